@@ -1,0 +1,25 @@
+import uWS from "uWebSockets.js";
+import type { Config } from "../config.ts";
+import type { EventHub } from "../events/hub.ts";
+import type { JobService } from "../jobs/service.ts";
+import { mountHealth, type HealthInfo } from "./health.ts";
+import { mountJobRoutes } from "./jobs-routes.ts";
+import { Reply } from "./respond.ts";
+import { mountWebSocket } from "./ws.ts";
+
+export interface HttpServer {
+  app: uWS.TemplatedApp;
+  closeSockets(): void;
+}
+
+/** Every route of the server, in one place. */
+export function createHttpApp(config: Config, jobs: JobService, hub: EventHub, health: HealthInfo): HttpServer {
+  const app = uWS.App();
+  mountHealth(app, jobs, health);
+  mountJobRoutes(app, jobs, hub, { jobs, maxUploadBytes: config.maxUploadBytes }, { heartbeatMs: 15_000, maxBufferedBytes: 4 << 20 });
+  const ws = mountWebSocket(app, jobs, hub, { maxSubscriptions: 256, maxBackpressure: 4 << 20 });
+  app.any("/*", (res, req) => {
+    new Reply(res).error("not_found", `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}.`);
+  });
+  return { app, closeSockets: ws.closeAll };
+}

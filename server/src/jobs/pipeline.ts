@@ -1,0 +1,172 @@
+import type { Writable } from "node:stream";
+import { FfmpegDecoder, type DecoderOptions } from "../audio/decode.ts";
+import { UploadCopy } from "../audio/upload-copy.ts";
+import { SAMPLE_RATE, seconds } from "../audio/pcm.ts";
+import { PcmSpool } from "../audio/spool.ts";
+import { isSilent, quietestCut } from "../audio/windows.ts";
+import type { Config } from "../config.ts";
+import type { ModelPool } from "../engine/pool.ts";
+import { transcribeWindow } from "../engine/whisper.ts";
+import type { Logger } from "../log.ts";
+import type { Job } from "./job.ts";
+
+export interface PipelineDeps {
+  config: Config;
+  pool: ModelPool;
+  ffmpegPath: string;
+  log: Logger;
+}
+
+/** whisper.cpp ignores input shorter than one second; short tails are padded with silence. */
+const MIN_WINDOW_SAMPLES = Math.round(1.5 * SAMPLE_RATE);
+/** Characters of preceding text given to the next window as its prompt. */
+const PROMPT_CHARS = 200;
+
+export interface DecodeHandle {
+  /** Write the uploaded bytes here; `false` from write() means wait for 'drain'. */
+  input: Writable;
+  spool: PcmSpool;
+}
+
+/**
+ * Starts decoding a job's upload: bytes stream into ffmpeg as they arrive and the PCM is spooled
+ * to disk. An MP4/MOV whose index comes last cannot be decoded from a pipe; it is decoded a
+ * second time from the upload's copy on disk once the upload is complete.
+ */
+export async function startDecode(job: Job, deps: PipelineDeps): Promise<DecodeHandle> {
+  const spool = await PcmSpool.create(deps.config.spoolDir, job.id);
+  const copy = new UploadCopy(deps.config.spoolDir, job.id);
+  let decoder = runDecoder(job, deps, spool, undefined, async () => {
+    if (!decoder.needsSeekableInput || spool.samples > 0 || !decoder.inputFormat.startsWith("mov")) return true;
+    await copy.complete;
+    decoder = runDecoder(job, deps, spool, { path: copy.file, format: "mov" }, async () => true);
+    return false;
+  });
+  const input = copy.tee(decoder.input);
+  job.onEnd(() => {
+    decoder.kill({ code: "internal_error", message: "job ended" });
+    input.destroy();
+    void spool.dispose();
+    void copy.dispose();
+  });
+  spool.onAppend = (samples) => {
+    job.facts.decodedSeconds = seconds(samples);
+    if (job.facts.decodedSeconds > deps.config.maxAudioSeconds) decoder.kill(tooLong(deps.config));
+    job.reportProgress();
+  };
+  return { input, spool };
+}
+
+const tooLong = (config: Config) => ({
+  code: "audio_too_long" as const,
+  message: `The audio is longer than the ${config.maxAudioSeconds / 60} minute limit (MAX_AUDIO_MINUTES).`,
+});
+
+/** One ffmpeg pass into the spool; `finished` decides whether this pass ends the audio. */
+function runDecoder(job: Job, deps: PipelineDeps, spool: PcmSpool, file: DecoderOptions["file"], finished: () => Promise<boolean>): FfmpegDecoder {
+  const output = spool.writable();
+  const decoder = new FfmpegDecoder(output, { ffmpegPath: deps.ffmpegPath, stallTimeoutMs: deps.config.decodeTimeoutSeconds * 1000, file });
+  decoder.on("duration", (s) => {
+    job.facts.headerSeconds = s;
+    if (s > deps.config.maxAudioSeconds) decoder.kill(tooLong(deps.config));
+  });
+  decoder.on("failed", (failure) => {
+    deps.log.warn({ jobId: job.id, stage: "decode", code: failure.code, reason: failure.message }, "decode failed");
+    job.fail(failure.code, failure.message);
+    spool.end();
+  });
+  // The audio is complete only when ffmpeg exited cleanly and its output reached the spool.
+  let pending = 2;
+  const onePartDone = () => {
+    if (--pending > 0) return;
+    void finished().then((last) => {
+      if (!last) return;
+      job.facts.decodeDone = true;
+      spool.end();
+      job.reportProgress();
+    }, (err: unknown) => decoder.kill({ code: "decode_failed", message: `The upload could not be read back: ${String(err)}` }));
+  };
+  output.on("finish", onePartDone);
+  decoder.on("end", onePartDone);
+  return decoder;
+}
+
+/**
+ * Transcribes the spooled audio window by window as it arrives: each window ends at a quiet
+ * point, borrows a model context only while whisper runs, and passes its text on as the next
+ * window's prompt. Cancellation and failures take effect between windows.
+ */
+export async function transcribe(job: Job, spool: PcmSpool, deps: PipelineDeps): Promise<void> {
+  const windowSamples = deps.config.windowSeconds * SAMPLE_RATE;
+  let start = 0;
+  let prompt = "";
+  let language = job.options.language as string;
+  try {
+    for (;;) {
+      await spool.waitFor(start + windowSamples);
+      if (job.ended) return;
+      const available = spool.samples;
+      if (available <= start) break;
+      const last = spool.ended && available - start <= windowSamples;
+      const chunk = await spool.read(start, Math.min(available, start + windowSamples));
+      const length = last ? chunk.length : quietestCut(chunk);
+      const pcm = chunk.subarray(0, length);
+      if (!isSilent(pcm)) {
+        const text = await transcribeOne(job, pcm, start, { language, prompt }, deps);
+        if (job.ended) return;
+        if (language === "auto" && job.language) language = job.language;
+        if (text) prompt = text.slice(-PROMPT_CHARS);
+      }
+      start += length;
+      job.facts.transcribedSeconds = seconds(start);
+      job.reportProgress();
+    }
+    if (spool.ended && !job.ended) job.complete();
+  } catch (err) {
+    if (job.ended) return;
+    deps.log.error({ jobId: job.id, stage: "transcribe", err }, "transcription failed");
+    job.fail("transcription_failed", "Transcription failed inside the speech engine; the job was stopped.");
+  }
+}
+
+async function transcribeOne(
+  job: Job,
+  pcm: Float32Array,
+  offset: number,
+  context: { language: string; prompt: string },
+  deps: PipelineDeps,
+): Promise<string> {
+  const input = pcm.length >= MIN_WINDOW_SAMPLES ? pcm : padded(pcm);
+  const lease = await deps.pool.acquire();
+  const began = performance.now();
+  try {
+    if (job.ended) return "";
+    const base = seconds(offset);
+    const windowEnd = base + seconds(pcm.length);
+    const segments = await transcribeWindow(
+      lease.model,
+      { pcm: input, language: context.language, translate: job.options.task === "translate", prompt: context.prompt, threads: lease.threads, beamSize: deps.config.beamSize },
+      (s) => {
+        job.language ??= s.lang;
+        const end = Math.min(windowEnd, base + s.to / 1000);
+        job.addSegment(round(base + s.from / 1000), round(end), s.text);
+        job.facts.transcribedSeconds = Math.max(job.facts.transcribedSeconds, Math.min(end, windowEnd));
+        job.reportProgress();
+      },
+    );
+    return segments.map((s) => s.text).join(" ");
+  } finally {
+    const wall = (performance.now() - began) / 1000;
+    job.facts.transcribeWallSeconds += wall;
+    lease.release();
+    deps.log.debug({ jobId: job.id, stage: "transcribe", windowStart: seconds(offset), windowSeconds: seconds(pcm.length), whisperMs: Math.round(wall * 1000), threads: lease.threads }, "window transcribed");
+  }
+}
+
+function padded(pcm: Float32Array): Float32Array {
+  const out = new Float32Array(MIN_WINDOW_SAMPLES);
+  out.set(pcm);
+  return out;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import type { Writable } from "node:stream";
+import type { ErrorCode, JobOptions } from "@whisperrr/shared";
+import type { EventHub } from "../events/hub.ts";
+import { Job } from "./job.ts";
+import { startDecode, transcribe, type PipelineDeps } from "./pipeline.ts";
+import { Scheduler } from "./scheduler.ts";
+import { JobStore } from "./store.ts";
+
+export interface Admission {
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+/** The job engine behind every transport: create, look up, cancel, expire. */
+export class JobService {
+  readonly store: JobStore;
+  private scheduler: Scheduler | null = null;
+  private pipeline: PipelineDeps | null = null;
+  private notReadyReason = "the speech model is loading";
+  private draining = false;
+
+  constructor(
+    private readonly hub: EventHub,
+    private readonly maxQueue: number,
+    ttlSeconds: number,
+  ) {
+    this.store = new JobStore(ttlSeconds * 1000);
+  }
+
+  /** Called once the model pool is loaded: from then on jobs are accepted. */
+  ready(deps: PipelineDeps): void {
+    this.pipeline = deps;
+    this.scheduler = new Scheduler(deps.pool.size);
+  }
+
+  setNotReady(reason: string): void {
+    this.notReadyReason = reason;
+  }
+
+  get isReady(): boolean {
+    return this.scheduler !== null && !this.draining;
+  }
+
+  get readiness(): { ready: boolean; reason: string | null } {
+    if (this.draining) return { ready: false, reason: "shutting down" };
+    return this.scheduler ? { ready: true, reason: null } : { ready: false, reason: this.notReadyReason };
+  }
+
+  get queueDepth(): number {
+    return this.scheduler?.queued ?? 0;
+  }
+
+  get runningCount(): number {
+    return this.scheduler?.running ?? 0;
+  }
+
+  /** Whether a new upload may start; checked before any of its body is read. */
+  admission(): Admission | null {
+    if (this.draining) return { code: "shutting_down", message: "The server is shutting down; retry on another instance.", retryAfterSeconds: 5 };
+    if (!this.scheduler) return { code: "not_ready", message: `Not ready: ${this.notReadyReason}.`, retryAfterSeconds: 5 };
+    if (this.scheduler.queued >= this.maxQueue) {
+      return { code: "queue_full", message: `The queue is full (${this.maxQueue} jobs waiting); retry later.`, retryAfterSeconds: 10 };
+    }
+    return null;
+  }
+
+  /** Creates a queued job whose decoder is ready for the upload bytes. */
+  async create(options: JobOptions, uploadTotalBytes: number | null): Promise<{ job: Job; input: Writable }> {
+    const deps = this.pipeline;
+    const scheduler = this.scheduler;
+    if (!deps || !scheduler) throw new Error("JobService.create before ready()");
+    const job = new Job(randomUUID(), options, this.hub.publish);
+    job.facts.uploadTotalBytes = uploadTotalBytes;
+    this.store.add(job);
+    const { input, spool } = await startDecode(job, deps);
+    job.onEnd(() => scheduler.remove(job));
+    scheduler.enqueue(job, () => this.run(job, () => transcribe(job, spool, deps)));
+    deps.log.info({ jobId: job.id, stage: "queued", language: options.language, task: options.task }, "job created");
+    return { job, input };
+  }
+
+  get(id: string): Job | undefined {
+    return this.store.get(id);
+  }
+
+  /** Cancels a queued job at once, a running one at its next window. Returns false if it already ended. */
+  cancel(job: Job, reason = "Cancelled by request."): boolean {
+    if (job.ended) return false;
+    job.cancel(reason);
+    this.pipeline?.log.info({ jobId: job.id, stage: "cancelled" }, "job cancelled");
+    return true;
+  }
+
+  sweep(): number {
+    return this.store.sweep().length;
+  }
+
+  /** Stops admitting jobs; queued jobs keep their place so running ones can finish first. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Waits up to `graceMs` for unfinished jobs, then cancels whatever is left. */
+  async drain(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.unfinished().length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const job of this.unfinished()) this.cancel(job, "The server shut down before the job finished; submit it again.");
+  }
+
+  private unfinished(): Job[] {
+    return [...this.store.all()].filter((j) => !j.ended);
+  }
+
+  private async run(job: Job, work: () => Promise<void>): Promise<void> {
+    const began = Date.now();
+    await work();
+    this.pipeline?.log.info(
+      { jobId: job.id, stage: job.status, durationMs: Date.now() - began, audioSeconds: job.facts.decodedSeconds, code: job.error?.code },
+      `job ${job.status}`,
+    );
+  }
+}
