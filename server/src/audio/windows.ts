@@ -30,10 +30,30 @@ export function quietestCut(pcm: Float32Array, searchSeconds = 5): number {
   return best;
 }
 
+/** The loudest 20 ms frame's RMS. */
+export function peakLevel(pcm: Float32Array): number {
+  let peak = 0;
+  for (let at = 0; at < pcm.length; at += FRAME) peak = Math.max(peak, rms(pcm, at, Math.min(pcm.length, at + FRAME)));
+  return peak;
+}
+
+/** The level speech reaches in `pcm`: the 90th percentile of its 20 ms frame RMS values. */
+export function speechLevel(pcm: Float32Array): number {
+  const levels: number[] = [];
+  for (let at = 0; at + FRAME <= pcm.length; at += FRAME) levels.push(rms(pcm, at, at + FRAME));
+  levels.sort((a, b) => a - b);
+  return levels[Math.floor(levels.length * 0.9)] ?? 0;
+}
+
 /** True when no 20 ms frame rises above the silence threshold: nothing for Whisper to hear. */
 export function isSilent(pcm: Float32Array): boolean {
-  for (let at = 0; at < pcm.length; at += FRAME) {
-    if (rms(pcm, at, Math.min(pcm.length, at + FRAME)) > SILENCE_RMS) return false;
-  }
-  return true;
+  return peakLevel(pcm) <= SILENCE_RMS;
+}
+
+/**
+ * True when a stretch never gets near the speech level of its surroundings: background noise
+ * under the talker, where Whisper tends to invent words ("you", "Thank you.").
+ */
+export function isBackground(stretch: Float32Array, speech: number): boolean {
+  return peakLevel(stretch) < Math.max(SILENCE_RMS, 0.25 * speech);
 }

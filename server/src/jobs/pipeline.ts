@@ -3,7 +3,7 @@ import { FfmpegDecoder, type DecoderOptions } from "../audio/decode.ts";
 import { UploadCopy } from "../audio/upload-copy.ts";
 import { SAMPLE_RATE, seconds } from "../audio/pcm.ts";
 import { PcmSpool } from "../audio/spool.ts";
-import { isSilent, quietestCut } from "../audio/windows.ts";
+import { isBackground, isSilent, quietestCut, speechLevel } from "../audio/windows.ts";
 import type { Config } from "../config.ts";
 import type { ModelPool } from "../engine/pool.ts";
 import { transcribeWindow } from "../engine/whisper.ts";
@@ -143,18 +143,23 @@ async function transcribeOne(
     if (job.ended) return "";
     const base = seconds(offset);
     const windowEnd = base + seconds(pcm.length);
-    const segments = await transcribeWindow(
+    const kept: string[] = [];
+    const speech = speechLevel(pcm);
+    await transcribeWindow(
       lease.model,
       { pcm: input, language: context.language, translate: job.options.task === "translate", prompt: context.prompt, threads: lease.threads, beamSize: deps.config.beamSize },
       (s) => {
+        // Whisper invents words ("you", "Thank you.") over silence; a segment with no sound is dropped.
+        if (isBackground(pcm.subarray(Math.floor((s.from / 1000) * SAMPLE_RATE), Math.ceil((s.to / 1000) * SAMPLE_RATE)), speech)) return;
         job.language ??= s.lang;
+        kept.push(s.text);
         const end = Math.min(windowEnd, base + s.to / 1000);
         job.addSegment(round(base + s.from / 1000), round(end), s.text);
         job.facts.transcribedSeconds = Math.max(job.facts.transcribedSeconds, Math.min(end, windowEnd));
         job.reportProgress();
       },
     );
-    return segments.map((s) => s.text).join(" ");
+    return kept.join(" ");
   } finally {
     const wall = (performance.now() - began) / 1000;
     job.facts.transcribeWallSeconds += wall;
