@@ -8,6 +8,7 @@ const DEFAULT_SHOWN: Record<string, string> = {
   SPOOL_DIR: "`$TMPDIR/whisperrr`",
   MAX_UPLOAD_MB: "`500`",
   MAX_AUDIO_MINUTES: "`240`",
+  CORS_ORIGINS: "–",
 };
 
 export function configTable(): string {

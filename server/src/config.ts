@@ -25,6 +25,20 @@ export interface Config {
   decodeTimeoutSeconds: number;
   shutdownGraceSeconds: number;
   logLevel: LogLevel;
+  /** null: no key, every route is open. */
+  apiKey: string | null;
+  corsOrigins: string[];
+  /** Job creations per client per minute; 0 = unlimited. */
+  rateLimitPerMinute: number;
+  metricsPublic: boolean;
+  maxLiveSessions: number;
+  liveIdleTimeoutSeconds: number;
+  /** Uncommitted live audio past which the hypothesis is committed whole at a quiet point. */
+  liveMaxBufferSeconds: number;
+  liveBeamSize: number;
+  vadThreshold: number;
+  vadMinSilenceMs: number;
+  vadFileJobs: boolean;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -62,6 +76,21 @@ function oneOf<T extends string>(env: string, values: readonly T[], fallback: T)
     if (!values.includes(value)) throw new ConfigError(`${env}="${raw}" must be one of: ${values.join(", ")}`);
     return value;
   };
+}
+
+/** Exact origins (`scheme://host[:port]`), comma-separated; a wildcard would defeat the allowlist. */
+function origins(raw: string | undefined): string[] {
+  const list = (raw ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  const bad = list.filter((o) => !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o) && !/^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(o));
+  if (bad.length > 0) throw new ConfigError(`CORS_ORIGINS entries must be exact origins like https://app.example.com (no path, no *): ${bad.join(", ")}`);
+  return list;
+}
+
+/** Sent in a header, so it must be visible ASCII without spaces. */
+function secret(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError("API_KEY must be printable ASCII without spaces");
+  return raw;
 }
 
 const cpus = Math.max(1, os.availableParallelism());
@@ -164,6 +193,72 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     env: "LOG_LEVEL",
     describe: "debug, info, warn, error or silent",
     parse: oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+  },
+  apiKey: {
+    key: "apiKey",
+    env: "API_KEY",
+    describe: "When set, every API route, event stream and WebSocket needs it (`Authorization: Bearer <key>` or `?access_token=<key>`)",
+    parse: secret,
+  },
+  corsOrigins: {
+    key: "corsOrigins",
+    env: "CORS_ORIGINS",
+    describe: "Other origins whose pages may call the API, comma-separated, matched exactly (e.g. `https://app.example.com`)",
+    parse: origins,
+  },
+  rateLimitPerMinute: {
+    key: "rateLimitPerMinute",
+    env: "RATE_LIMIT_PER_MINUTE",
+    describe: "Jobs one client (IP address) may create per minute; beyond it 429 + Retry-After; 0 = no limit",
+    parse: integer("RATE_LIMIT_PER_MINUTE", 60, 0, 1000000),
+  },
+  metricsPublic: {
+    key: "metricsPublic",
+    env: "METRICS_PUBLIC",
+    describe: "`true`: `/metrics` stays open when `API_KEY` is set",
+    parse: (raw) => oneOf("METRICS_PUBLIC", ["true", "false"], "false")(raw) === "true",
+  },
+  maxLiveSessions: {
+    key: "maxLiveSessions",
+    env: "MAX_LIVE_SESSIONS",
+    describe: "Live microphone sessions (`/ws/live`) at once; beyond it the socket gets `live_sessions_full` and is closed",
+    parse: integer("MAX_LIVE_SESSIONS", 4, 0, 1000),
+  },
+  liveIdleTimeoutSeconds: {
+    key: "liveIdleTimeoutSeconds",
+    env: "LIVE_IDLE_TIMEOUT_SECONDS",
+    describe: "A live session that receives nothing for this long is ended with `idle_timeout`",
+    parse: integer("LIVE_IDLE_TIMEOUT_SECONDS", 15, 1, 3600),
+  },
+  liveMaxBufferSeconds: {
+    key: "liveMaxBufferSeconds",
+    env: "LIVE_MAX_BUFFER_SECONDS",
+    describe: "Live audio kept uncommitted at most; longer unbroken speech is committed at a quiet point (twice this much pending closes the session with `live_overflow`)",
+    parse: integer("LIVE_MAX_BUFFER_SECONDS", 15, 5, 28),
+  },
+  liveBeamSize: {
+    key: "liveBeamSize",
+    env: "LIVE_BEAM_SIZE",
+    describe: "Beam search width for live decodes (1 = greedy, the fastest)",
+    parse: integer("LIVE_BEAM_SIZE", 1, 1, 16),
+  },
+  vadThreshold: {
+    key: "vadThreshold",
+    env: "VAD_THRESHOLD",
+    describe: "Silero VAD speech probability (percent) from which a 32 ms frame counts as speech",
+    parse: (raw) => integer("VAD_THRESHOLD", 50, 1, 99)(raw) / 100,
+  },
+  vadMinSilenceMs: {
+    key: "vadMinSilenceMs",
+    env: "VAD_MIN_SILENCE_MS",
+    describe: "Pause that ends an utterance: live text before it is committed at once",
+    parse: integer("VAD_MIN_SILENCE_MS", 500, 100, 5000),
+  },
+  vadFileJobs: {
+    key: "vadFileJobs",
+    env: "VAD_FILE_JOBS",
+    describe: "`true`: file jobs also run the VAD, skip windows without speech and drop text over non-speech",
+    parse: (raw) => oneOf("VAD_FILE_JOBS", ["true", "false"], "false")(raw) === "true",
   },
 };
 

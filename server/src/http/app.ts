@@ -2,6 +2,7 @@ import uWS from "uWebSockets.js";
 import type { Config } from "../config.ts";
 import type { EventHub } from "../events/hub.ts";
 import type { JobService } from "../jobs/service.ts";
+import { AccessPolicy, guardApp } from "./access.ts";
 import { mountHealth, type HealthInfo } from "./health.ts";
 import { mountJobRoutes } from "./jobs-routes.ts";
 import { Reply } from "./respond.ts";
@@ -12,9 +13,9 @@ export interface HttpServer {
   closeSockets(): void;
 }
 
-/** Every route of the server, in one place. */
+/** Every route of the server, in one place; each one registered on `app` passes the access checks (http/access.ts). */
 export function createHttpApp(config: Config, jobs: JobService, hub: EventHub, health: HealthInfo): HttpServer {
-  const app = uWS.App();
+  const app = guardApp(uWS.App(), new AccessPolicy(config));
   mountHealth(app, jobs, health);
   mountJobRoutes(app, jobs, hub, { jobs, maxUploadBytes: config.maxUploadBytes }, { heartbeatMs: 15_000, maxBufferedBytes: 4 << 20 });
   const ws = mountWebSocket(app, jobs, hub, { maxSubscriptions: 256, maxBackpressure: 4 << 20 });

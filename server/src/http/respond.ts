@@ -2,8 +2,8 @@ import type { HttpResponse } from "uWebSockets.js";
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from "@whisperrr/shared";
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-  404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Payload Too Large",
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+  404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Payload Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
   422: "Unprocessable Entity", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
   499: "Client Closed Request", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
