@@ -48,7 +48,8 @@ if (existsSync(addon) && stamp?.flags === flags && process.env.WHISPER_REBUILD !
 const features = compilerFeatures();
 console.log(`building whisper.cpp with ${flags} (${features.join(" ") || "no SIMD"}); this takes a minute…`);
 const started = Date.now();
-const env = { ...process.env, CFLAGS: flags, CXXFLAGS: flags };
+// -w: whisper.cpp's unused-function warnings would bury the install log.
+const env = { ...process.env, CFLAGS: `${flags} -w`, CXXFLAGS: `${flags} -w` };
 const gyp = require.resolve("node-gyp/bin/node-gyp.js");
 const result = spawnSync(process.execPath, [gyp, "rebuild", "--jobs", "max", "--loglevel", "warn"], {
   cwd: pkgDir,
