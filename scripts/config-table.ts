@@ -4,6 +4,7 @@ import { SETTINGS } from "../server/src/config.ts";
 
 const DEFAULT_SHOWN: Record<string, string> = {
   MODEL_DIR: "`models/`",
+  CLIENT_DIR: "`client/build/`",
   POOL_SIZE: "CPU count",
   SPOOL_DIR: "`$TMPDIR/whisperrr`",
   MAX_UPLOAD_MB: "`500`",

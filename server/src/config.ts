@@ -8,6 +8,8 @@ export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export interface Config {
   host: string;
   port: number;
+  /** The browser client's build (index.html + _app/), served at `/`. */
+  clientDir: string;
   model: string;
   modelDir: string;
   poolSize: number;
@@ -25,6 +27,8 @@ export interface Config {
   decodeTimeoutSeconds: number;
   shutdownGraceSeconds: number;
   logLevel: LogLevel;
+  /** Debug only: log segment text (otherwise any transcript field in a log line is redacted). */
+  logTranscripts: boolean;
   /** null: no key, every route is open. */
   apiKey: string | null;
   corsOrigins: string[];
@@ -98,6 +102,12 @@ const cpus = Math.max(1, os.availableParallelism());
 export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   host: { key: "host", env: "HOST", describe: "Interface to listen on", parse: text("0.0.0.0") },
   port: { key: "port", env: "PORT", describe: "HTTP/WebSocket port", parse: integer("PORT", 8080, 0, 65535) },
+  clientDir: {
+    key: "clientDir",
+    env: "CLIENT_DIR",
+    describe: "Built browser client served at `/` (`npm start` builds it when missing or stale)",
+    parse: (raw) => path.resolve(ROOT_DIR, text("client/build")(raw)),
+  },
   model: {
     key: "model",
     env: "MODEL",
@@ -193,6 +203,12 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     env: "LOG_LEVEL",
     describe: "debug, info, warn, error or silent",
     parse: oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+  },
+  logTranscripts: {
+    key: "logTranscripts",
+    env: "LOG_TRANSCRIPTS",
+    describe: "`true` (or `1`): log each segment's text, for debugging; otherwise no transcript text reaches the logs",
+    parse: (raw) => ["true", "1"].includes(oneOf("LOG_TRANSCRIPTS", ["true", "false", "1", "0"], "false")(raw)),
   },
   apiKey: {
     key: "apiKey",

@@ -37,7 +37,7 @@ export class Reply {
   }
 
   /** `closeConnection` for answers sent before the request body was read, so the rest is not parsed as a request. */
-  send(status: number, body: string, headers: Record<string, string> = {}, closeConnection = false): void {
+  send(status: number, body: string | Uint8Array, headers: Record<string, string> = {}, closeConnection = false): void {
     if (!this.open) return;
     this.done = true;
     this.res.cork(() => {
