@@ -9,7 +9,7 @@ try {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(2);
 }
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, config.logTranscripts);
 process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception"));
 process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
 

@@ -7,7 +7,7 @@ import { ModelPool } from "./engine/pool.ts";
 import { EventHub } from "./events/hub.ts";
 import { createHttpApp } from "./http/app.ts";
 import { JobService } from "./jobs/service.ts";
-import type { Logger } from "./log.ts";
+import { logJobs, type Logger } from "./log.ts";
 import { resolveModel } from "./model/resolve.ts";
 
 export interface RunningServer {
@@ -25,6 +25,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const hub = new EventHub();
   const jobs = new JobService(hub, config.maxQueue, config.jobTtlSeconds);
+  logJobs(hub, jobs, log, config.logTranscripts);
   let pool: ModelPool | null = null;
   let modelName: string | null = null;
   const http = createHttpApp(config, jobs, hub, { model: () => modelName, poolSize: () => pool?.size ?? 0 });

@@ -2,6 +2,7 @@ import { isTerminalEvent } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { LoggedEvent } from "../events/log.ts";
 import type { Job } from "../jobs/job.ts";
+import { recordFanout, trackConnection } from "../metrics/track.ts";
 import type { Reply } from "./respond.ts";
 
 export interface SseOptions {
@@ -95,9 +96,11 @@ export function streamJobEvents(reply: Reply, job: Job, since: number, hub: Even
   const { res } = reply;
   let unsubscribe = () => undefined as void;
   let heartbeat: NodeJS.Timeout | undefined;
+  const untrack = trackConnection("sse");
   const stream = new SseStream(reply, options.maxBufferedBytes, () => {
     unsubscribe();
     clearInterval(heartbeat);
+    untrack();
   });
   res.cork(() => {
     res.writeStatus("200 OK");
@@ -112,6 +115,9 @@ export function streamJobEvents(reply: Reply, job: Job, since: number, hub: Even
   };
   for (const event of job.events.since(since)) deliver(event);
   if (job.ended) return stream.end();
-  unsubscribe = hub.subscribe(job.id, deliver);
+  unsubscribe = hub.subscribe(job.id, (event) => {
+    deliver(event);
+    recordFanout("sse", event.json);
+  });
   heartbeat = setInterval(() => stream.write(": heartbeat\n\n"), options.heartbeatMs);
 }

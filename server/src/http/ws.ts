@@ -2,6 +2,7 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import { JOB_ID_PATTERN, WS_CLOSE_GOING_AWAY, type ErrorCode, type WsClientMessage, type WsServerMessage } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { JobService } from "../jobs/service.ts";
+import { recordFanout, trackConnection } from "../metrics/track.ts";
 
 export interface WsOptions {
   maxSubscriptions: number;
@@ -11,6 +12,8 @@ export interface WsOptions {
 
 interface SocketState {
   subscriptions: Set<string>;
+  /** Ends the socket's count in the connection gauge. */
+  untrack: () => void;
   /** Jobs whose past events are still being replayed, with the last sequence number sent. */
   replaying: Map<string, number>;
 }
@@ -36,7 +39,9 @@ function parseMessage(raw: ArrayBuffer): WsClientMessage | string {
 /** `/ws`: subscribe to any number of jobs; events are published once per job to a uWS topic. */
 export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHub, options: WsOptions): { closeAll(): void } {
   const sockets = new Set<WebSocket<SocketState>>();
-  hub.addSink((jobId, event) => app.publish(topic(jobId), event.json));
+  hub.addSink((jobId, event) => {
+    if (app.publish(topic(jobId), event.json)) recordFanout("ws", event.json);
+  });
 
   const send = (ws: WebSocket<SocketState>, msg: WsServerMessage) => ws.send(JSON.stringify(msg));
   const error = (ws: WebSocket<SocketState>, code: ErrorCode, message: string, jobId?: string) =>
@@ -96,14 +101,17 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       res.upgrade<SocketState>(
-        { subscriptions: new Set(), replaying: new Map() },
+        { subscriptions: new Set(), replaying: new Map(), untrack: () => undefined },
         req.getHeader("sec-websocket-key"),
         req.getHeader("sec-websocket-protocol"),
         req.getHeader("sec-websocket-extensions"),
         context,
       );
     },
-    open: (ws) => void sockets.add(ws),
+    open: (ws) => {
+      sockets.add(ws);
+      ws.getUserData().untrack = trackConnection("ws");
+    },
     message: (ws, raw, isBinary) => {
       if (isBinary) return void error(ws, "bad_request", "Binary frames are not accepted on /ws; send JSON text.");
       const msg = parseMessage(raw);
@@ -111,7 +119,10 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
       ws.cork(() => (msg.type === "subscribe" ? subscribe(ws, msg.jobId, msg.since ?? 0) : unsubscribe(ws, msg.jobId)));
     },
     drain: (ws) => replay(ws),
-    close: (ws) => void sockets.delete(ws),
+    close: (ws) => {
+      sockets.delete(ws);
+      ws.getUserData().untrack();
+    },
   });
 
   return {

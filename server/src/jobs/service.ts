@@ -52,8 +52,19 @@ export class JobService {
     return this.scheduler?.queued ?? 0;
   }
 
+  /** The loaded engine (model pool, ffmpeg), for live sessions; null until ready. */
+  get engine(): PipelineDeps | null {
+    return this.pipeline;
+  }
+
   get runningCount(): number {
     return this.scheduler?.running ?? 0;
+  }
+
+  /** Loaded model contexts and how many are transcribing now (0 and 0 until ready). */
+  get contexts(): { size: number; busy: number } {
+    const pool = this.pipeline?.pool;
+    return { size: pool?.size ?? 0, busy: pool?.busyCount ?? 0 };
   }
 
   /** Whether a new upload may start; checked before any of its body is read. */
@@ -66,8 +77,11 @@ export class JobService {
     return null;
   }
 
-  /** Creates a queued job whose decoder is ready for the upload bytes. */
-  async create(options: JobOptions, uploadTotalBytes: number | null): Promise<{ job: Job; input: Writable }> {
+  /**
+   * Creates a queued job whose decoder is ready for the upload bytes. `optionsFinal` holds back
+   * its first window until form fields sent after the file have amended the options.
+   */
+  async create(options: JobOptions, uploadTotalBytes: number | null, optionsFinal?: Promise<void>): Promise<{ job: Job; input: Writable }> {
     const deps = this.pipeline;
     const scheduler = this.scheduler;
     if (!deps || !scheduler) throw new Error("JobService.create before ready()");
@@ -76,7 +90,11 @@ export class JobService {
     this.store.add(job);
     const { input, spool } = await startDecode(job, deps);
     job.onEnd(() => scheduler.remove(job));
-    scheduler.enqueue(job, () => this.run(job, () => transcribe(job, spool, deps)));
+    const work = async () => {
+      await optionsFinal;
+      if (!job.ended) await transcribe(job, spool, deps);
+    };
+    scheduler.enqueue(job, work);
     deps.log.info({ jobId: job.id, stage: "queued", language: options.language, task: options.task }, "job created");
     return { job, input };
   }
@@ -113,14 +131,5 @@ export class JobService {
 
   private unfinished(): Job[] {
     return [...this.store.all()].filter((j) => !j.ended);
-  }
-
-  private async run(job: Job, work: () => Promise<void>): Promise<void> {
-    const began = Date.now();
-    await work();
-    this.pipeline?.log.info(
-      { jobId: job.id, stage: job.status, durationMs: Date.now() - began, audioSeconds: job.facts.decodedSeconds, code: job.error?.code },
-      `job ${job.status}`,
-    );
   }
 }
