@@ -24,8 +24,21 @@ export function parseDuration(text: string | undefined): number | null {
   return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
 }
 
+/**
+ * The only demuxers ffmpeg may use: audio and video containers. Playlists and references (hls,
+ * concat, sdp, rtp, dash, image2 sequences, tee…) are refused even if the stream looks like
+ * one, so an upload can never make ffmpeg open another file or a URL.
+ */
+export const AUDIO_DEMUXERS = [
+  "aac", "ac3", "aiff", "amr", "amrnb", "amrwb", "ape", "asf", "au", "avi", "caf", "dts", "dtshd", "eac3", "flac", "flv",
+  "gsm", "loas", "matroska", "mov", "mp3", "mpc", "mpc8", "mpeg", "mpegts", "ogg", "oma", "rm", "shn", "tak", "tta", "voc",
+  "w64", "wav", "wv", "xwma",
+].join(",");
+
 /** Turns ffmpeg's stderr into a stable code and a short human reason. */
 export function classifyFailure(stderr: string, fallback: string): DecodeFailure {
+  const refused = stderr.match(/\[(\w+) @ [^\]]+\] Format not on whitelist/)?.[1];
+  if (refused) return { code: "unsupported_format", message: `Unsupported format "${refused}": upload an audio or video file.` };
   if (/matches no streams|does not contain any stream|Output file .* does not contain/i.test(stderr)) {
     return { code: "no_audio_stream", message: "The file has no audio track." };
   }
@@ -45,8 +58,8 @@ export interface Decoder extends EventEmitter {
 
 /**
  * One ffmpeg process: compressed bytes in on `input`, 16 kHz mono s16le out to `output`.
- * It may only read its stdin (or, for the MP4 second pass, the one file it is given): no other
- * protocol, so playlists and concat files inside an upload cannot make it open files or URLs.
+ * It may only read its stdin (or, for the MP4 second pass, the one file it is given) with an
+ * audio/video demuxer (AUDIO_DEMUXERS): playlists and concat files cannot make it open files or URLs.
  * Spawned directly rather than through fluent-ffmpeg, whose stream input starts ffmpeg only
  * after probing capabilities and loses the end of short uploads that arrive before that.
  */
@@ -65,8 +78,8 @@ export class FfmpegDecoder extends EventEmitter implements Decoder {
   constructor(output: Writable, options: DecoderOptions) {
     super();
     const source = options.file
-      ? ["-protocol_whitelist", "file", "-f", options.file.format, "-i", options.file.path]
-      : ["-protocol_whitelist", "pipe", "-i", "pipe:0"];
+      ? ["-protocol_whitelist", "file", "-format_whitelist", AUDIO_DEMUXERS, "-f", options.file.format, "-enable_drefs", "0", "-i", options.file.path]
+      : ["-protocol_whitelist", "pipe", "-format_whitelist", AUDIO_DEMUXERS, "-i", "pipe:0"];
     const args = ["-hide_banner", "-nostats", ...source, "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", String(SAMPLE_RATE), "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1"];
     this.proc = spawn(options.ffmpegPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     const touch = () => (this.lastActivity = Date.now());
