@@ -22,6 +22,12 @@ export type Language = (typeof LANGUAGES)[number] | "auto";
 export interface JobOptions {
   language: Language;
   task: Task;
+  /** Text that seeds the first window's prompt (names, spelling, style); later windows carry their predecessor's text. */
+  prompt?: string;
+  /** Sampling temperature of the first decoding attempt (whisper falls back to higher ones on failure); default 0. */
+  temperature?: number;
+  /** Adds `words` with their own timestamps to every segment (segments then arrive once per window). */
+  wordTimestamps?: boolean;
 }
 
 /** The stages a job's audio moves through; they overlap (transcription starts while upload streams). */
@@ -35,6 +41,15 @@ export interface Segment {
   start: number;
   end: number;
   text: string;
+  /** Only when the job asked for `wordTimestamps`: the words of `text`, times within the segment's. */
+  words?: Word[];
+}
+
+export interface Word {
+  word: string;
+  /** Seconds from the start of the audio. */
+  start: number;
+  end: number;
 }
 
 export interface JobProgress {

@@ -11,6 +11,10 @@ export interface WindowRequest {
   prompt: string;
   threads: number;
   beamSize: number;
+  /** Temperature of the first decoding attempt; whisper still falls back to higher ones when decoding fails. */
+  temperature?: number;
+  /** Adds word timings from whisper's token timestamps; segments are then reported when the window ends. */
+  wordTimestamps?: boolean;
 }
 
 export interface RawSegment {
@@ -19,14 +23,50 @@ export interface RawSegment {
   to: number;
   text: string;
   lang: string;
+  /** Only with `wordTimestamps`; milliseconds from the start of the window. */
+  words?: RawWord[];
+}
+
+export interface RawWord {
+  word: string;
+  from: number;
+  to: number;
 }
 
 /** Whisper marks non-speech with bracketed tags such as "[BLANK_AUDIO]"; they are not words. */
 const NON_SPEECH = /^\s*(\[[^\]]*\]|\([^)]*\))\s*$/;
 
-function keep(r: TranscribeDetailedResult<false>): RawSegment | null {
+/** Control tokens carry no text: [_BEG_], [_TT_123], <|en|>, <|endoftext|>. */
+const SPECIAL_TOKEN = /^(\[_[A-Z]+_?\d*\]|<\|[^|]*\|>)$/;
+
+type Token = TranscribeDetailedResult<boolean>["tokens"][number];
+
+/**
+ * Whisper's tokens are sub-word pieces; a piece that begins with a space begins a word.
+ * A word spans its first piece's start to its last piece's end.
+ */
+export function tokensToWords(tokens: Token[], text: string): RawWord[] {
+  const words: RawWord[] = [];
+  for (const token of tokens) {
+    if (SPECIAL_TOKEN.test(token.text) || token.from === undefined || token.to === undefined) continue;
+    const last = words.at(-1);
+    if (!last || /^\s/.test(token.text)) words.push({ word: token.text.trim(), from: token.from, to: token.to });
+    else {
+      last.word += token.text;
+      last.to = Math.max(last.to, token.to);
+    }
+  }
+  const spoken = words.filter((w) => w.word !== "");
+  // A multi-byte character split across tokens decodes as U+FFFD piece by piece; the segment text has it whole.
+  const written = text.split(/\s+/).filter(Boolean);
+  if (written.length === spoken.length) spoken.forEach((w, i) => (w.word = written[i]!));
+  return spoken;
+}
+
+function keep(r: TranscribeDetailedResult<boolean>, withWords: boolean): RawSegment | null {
   if (NON_SPEECH.test(r.text) || r.text.trim() === "") return null;
-  return { from: r.from, to: r.to, text: r.text.trim(), lang: r.lang };
+  const text = r.text.trim();
+  return { from: r.from, to: r.to, text, lang: r.lang, ...(withWords ? { words: tokensToWords(r.tokens, text) } : {}) };
 }
 
 /**
@@ -38,7 +78,8 @@ export async function transcribeWindow(
   req: WindowRequest,
   onSegment: (segment: RawSegment) => void,
 ): Promise<RawSegment[]> {
-  const task = await TranscribeTask.run<"detail", false>(model, req.pcm, {
+  const withWords = req.wordTimestamps === true;
+  const task = await TranscribeTask.run<"detail", boolean>(model, req.pcm, {
     language: req.language,
     translate: req.translate,
     ...(req.prompt ? { initial_prompt: req.prompt } : {}),
@@ -46,21 +87,24 @@ export async function transcribeWindow(
     beam_size: req.beamSize,
     strategy: req.beamSize > 1 ? WhisperSamplingStrategy.WHISPER_SAMPLING_BEAM_SEARCH : WhisperSamplingStrategy.WHISPER_SAMPLING_GREEDY,
     suppress_non_speech_tokens: true,
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    token_timestamps: withWords,
     format: "detail",
   });
   let reported = 0;
   let finished = false;
+  // Token timestamps exist only in the final result, so word requests skip the early reports.
   task.on("transcribed", (r) => {
-    if (finished) return;
+    if (finished || withWords) return;
     reported++;
-    const segment = keep(r);
+    const segment = keep(r, false);
     if (segment) onSegment(segment);
   });
   const results = await task.result;
   finished = true;
   for (const r of results.slice(reported)) {
-    const segment = keep(r);
+    const segment = keep(r, withWords);
     if (segment) onSegment(segment);
   }
-  return results.map(keep).filter((s): s is RawSegment => s !== null);
+  return results.map((r) => keep(r, withWords)).filter((s): s is RawSegment => s !== null);
 }

@@ -7,6 +7,7 @@ import {
   type JobSnapshot,
   type JobStatus,
   type Segment,
+  type Word,
 } from "@whisperrr/shared";
 import { EventLog, type Publish } from "../events/log.ts";
 import { computeProgress, type PipelineFacts } from "./progress.ts";
@@ -72,11 +73,12 @@ export class Job {
     this.events.append({ type: "started" });
   }
 
-  addSegment(start: number, end: number, text: string): void {
+  addSegment(start: number, end: number, text: string, words?: Word[]): void {
     if (this.ended) return;
     // Whisper's timestamps can overlap a little across segments; keep the timeline monotonic.
     start = Math.max(start, this.segments.at(-1)?.end ?? 0);
-    const segment: Segment = { index: this.segments.length, start, end: Math.max(end, start), text };
+    end = Math.max(end, start);
+    const segment: Segment = { index: this.segments.length, start, end, text, ...(words ? { words: withinSegment(words, start, end) } : {}) };
     this.segments.push(segment);
     this.events.append({ type: "segment", ...segment });
   }
@@ -156,4 +158,14 @@ export class Job {
     this.cleanups = [];
     for (const cleanup of cleanups) cleanup();
   }
+}
+
+/** Token timestamps can stray a little outside their segment and overlap; clamp them into it, in order. */
+function withinSegment(words: Word[], start: number, end: number): Word[] {
+  let previous = start;
+  return words.map((w) => {
+    const wordStart = Math.min(end, Math.max(previous, w.start));
+    previous = Math.min(end, Math.max(wordStart, w.end));
+    return { word: w.word, start: wordStart, end: previous };
+  });
 }

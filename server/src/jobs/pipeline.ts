@@ -99,7 +99,7 @@ function runDecoder(job: Job, deps: PipelineDeps, spool: PcmSpool, file: Decoder
 export async function transcribe(job: Job, spool: PcmSpool, deps: PipelineDeps): Promise<void> {
   const windowSamples = deps.config.windowSeconds * SAMPLE_RATE;
   let start = 0;
-  let prompt = "";
+  let prompt = job.options.prompt ?? "";
   let language = job.options.language as string;
   try {
     for (;;) {
@@ -147,14 +147,24 @@ async function transcribeOne(
     const speech = speechLevel(pcm);
     await transcribeWindow(
       lease.model,
-      { pcm: input, language: context.language, translate: job.options.task === "translate", prompt: context.prompt, threads: lease.threads, beamSize: deps.config.beamSize },
+      {
+        pcm: input,
+        language: context.language,
+        translate: job.options.task === "translate",
+        prompt: context.prompt,
+        threads: lease.threads,
+        beamSize: deps.config.beamSize,
+        temperature: job.options.temperature,
+        wordTimestamps: job.options.wordTimestamps,
+      },
       (s) => {
         // Whisper invents words ("you", "Thank you.") over silence; a segment with no sound is dropped.
         if (isBackground(pcm.subarray(Math.floor((s.from / 1000) * SAMPLE_RATE), Math.ceil((s.to / 1000) * SAMPLE_RATE)), speech)) return;
         job.language ??= s.lang;
         kept.push(s.text);
         const end = Math.min(windowEnd, base + s.to / 1000);
-        job.addSegment(round(base + s.from / 1000), round(end), s.text);
+        const words = s.words?.map((w) => ({ word: w.word, start: round(base + w.from / 1000), end: round(Math.min(windowEnd, base + w.to / 1000)) }));
+        job.addSegment(round(base + s.from / 1000), round(end), s.text, words);
         job.facts.transcribedSeconds = Math.max(job.facts.transcribedSeconds, Math.min(end, windowEnd));
         job.reportProgress();
       },
