@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   not_found: 404,
   method_not_allowed: 405,
   job_finished: 409,
+  job_cancelled: 409,
   upload_too_large: 413,
   uri_too_long: 414,
   unsupported_format: 415,

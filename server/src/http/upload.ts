@@ -5,7 +5,7 @@ import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import type { Job } from "../jobs/job.ts";
 import type { JobService } from "../jobs/service.ts";
 import { bodyStream, UploadAbortedError } from "./body.ts";
-import { parseJobOptions } from "./options.ts";
+import { parseJobOptions, type OptionsResult } from "./options.ts";
 import { Reply } from "./respond.ts";
 
 export interface UploadDeps {
@@ -13,14 +13,53 @@ export interface UploadDeps {
   maxUploadBytes: number;
 }
 
+/** Why an upload was refused; `param` names the form field at fault, when one is. */
+export interface UploadFailure {
+  code: ErrorCode;
+  message: string;
+  param?: string;
+}
+
+export type ParsedOptions = OptionsResult | ({ ok: false } & Partial<UploadFailure> & { message: string });
+
+/** What differs between the endpoints that create jobs from uploads: where options come from, how errors look. */
+export interface UploadProtocol {
+  /**
+   * `getAll` for fields sent more than once, such as `timestamp_granularities[]`. `complete` is
+   * false when a form's file part begins (later fields may still come) and true once all is read.
+   */
+  parseOptions(get: (key: string) => string | undefined, getAll: (key: string) => string[], complete: boolean): ParsedOptions;
+  /** Options only from multipart form fields: raw bodies and the query string are not read. */
+  formOnly: boolean;
+  sendError(reply: Reply, failure: UploadFailure, headers: Record<string, string>, closeConnection: boolean): void;
+}
+
+/** `POST /api/jobs`: options from the query or the form, the server's own error body. */
+export const NATIVE_UPLOAD: UploadProtocol = {
+  parseOptions: parseJobOptions,
+  formOnly: false,
+  sendError: (reply, failure, headers, close) => reply.error(failure.code, failure.message, headers, close),
+};
+
+/** The job, once its whole body is read; `fields` are the form's fields (none for a raw body). */
+export interface ReceivedUpload {
+  job: Job;
+  fields: URLSearchParams;
+}
+
 /** A failure that ends an upload with a stable code; `status` comes from the code. */
 class UploadError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly param?: string,
   ) {
     super(message);
   }
+}
+
+function optionsError(result: { ok: false; message: string } & Partial<UploadFailure>): UploadError {
+  return new UploadError(result.code ?? "invalid_option", result.message, result.param);
 }
 
 /** Counts body bytes into the job's facts and stops the upload the moment it exceeds the limit. */
@@ -40,31 +79,51 @@ function byteCounter(max: number, onBytes: (total: number) => void): Transform {
 export function createJobHandler(deps: UploadDeps) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const reply = new Reply(res);
-    const contentType = req.getHeader("content-type");
-    const lengthHeader = req.getHeader("content-length");
-    const query = new URLSearchParams(req.getQuery() ?? "");
-    const declared = lengthHeader === "" ? null : Number(lengthHeader);
-    const queryOptions = parseJobOptions((k) => query.get(k) ?? undefined);
-    const rejection = earlyRejection(deps, declared, queryOptions);
-    if (rejection) return rejectBeforeReading(reply, rejection, declared);
-    const body = bodyStream(reply);
-    const upload = /^multipart\/form-data/i.test(contentType)
-      ? multipartUpload(deps, body, contentType, query, declared)
-      : rawUpload(deps, body, (queryOptions as { options: JobOptions }).options, declared);
-    upload.then(
-      (job) => {
-        job.facts.uploadDone = true;
-        job.reportProgress();
-        const created: JobCreated = { id: job.id, status: job.status, links: jobLinks(job.id) };
-        reply.json(202, created, { Location: created.links.self });
-      },
-      (err: unknown) => {
-        const failure = err instanceof UploadError ? err : err instanceof UploadAbortedError ? new UploadError("upload_aborted", err.message) : new UploadError("internal_error", "The upload could not be processed.");
-        void discardRest(body).then((close) => reply.error(failure.code, failure.message, {}, close));
-      },
-    );
+    void receiveUpload(deps, reply, req, NATIVE_UPLOAD).then((upload) => {
+      if (!upload) return;
+      const created: JobCreated = { id: upload.job.id, status: upload.job.status, links: jobLinks(upload.job.id) };
+      reply.json(202, created, { Location: created.links.self });
+    });
   };
 }
+
+/**
+ * Streams an upload into a new job. Resolves once the whole body is read, or with null when the
+ * upload was refused or failed (the error is then already answered through `protocol`).
+ * Reads the request synchronously, so call it from the route handler itself.
+ */
+export function receiveUpload(deps: UploadDeps, reply: Reply, req: HttpRequest, protocol: UploadProtocol): Promise<ReceivedUpload | null> {
+  const contentType = req.getHeader("content-type");
+  const lengthHeader = req.getHeader("content-length");
+  const query = new URLSearchParams(protocol.formOnly ? "" : (req.getQuery() ?? ""));
+  const declared = lengthHeader === "" ? null : Number(lengthHeader);
+  const multipart = /^multipart\/form-data/i.test(contentType);
+  const queryOptions = protocol.parseOptions((k) => query.get(k) ?? undefined, (k) => query.getAll(k), true);
+  const rejection = earlyRejection(deps, declared, multipart || !protocol.formOnly ? null : FORM_REQUIRED, multipart && protocol.formOnly ? null : queryOptions);
+  if (rejection) {
+    rejectBeforeReading(reply, rejection, declared, protocol);
+    return Promise.resolve(null);
+  }
+  const body = bodyStream(reply);
+  const upload: Promise<ReceivedUpload> = multipart
+    ? multipartUpload(deps, body, contentType, query, declared, protocol)
+    : rawUpload(deps, body, (queryOptions as { options: JobOptions }).options, declared).then((job) => ({ job, fields: new URLSearchParams() }));
+  return upload.then(
+    (received) => {
+      received.job.facts.uploadDone = true;
+      received.job.reportProgress();
+      return received;
+    },
+    async (err: unknown) => {
+      const failure = err instanceof UploadError ? err : err instanceof UploadAbortedError ? new UploadError("upload_aborted", err.message) : new UploadError("internal_error", "The upload could not be processed.");
+      const close = await discardRest(body);
+      protocol.sendError(reply, { code: failure.code, message: failure.message, ...(failure.param ? { param: failure.param } : {}) }, {}, close);
+      return null;
+    },
+  );
+}
+
+const FORM_REQUIRED: UploadFailure = { code: "bad_request", message: "Send the audio as multipart/form-data with a `file` field.", param: "file" };
 
 /**
  * Bodies up to this size are read and discarded before an error answer, so every HTTP client
@@ -74,14 +133,14 @@ const DRAIN_LIMIT = 16 * 1024 * 1024;
 const ADMISSION_CODES: ErrorCode[] = ["queue_full", "not_ready", "shutting_down"];
 
 /** Admission refusals answer before any body is read (that is their point); others drain small bodies first. */
-function rejectBeforeReading(reply: Reply, rejection: Rejection, declared: number | null): void {
+function rejectBeforeReading(reply: Reply, rejection: Rejection, declared: number | null, protocol: UploadProtocol): void {
   if (ADMISSION_CODES.includes(rejection.code) || (declared !== null && declared > DRAIN_LIMIT)) {
-    return reply.error(rejection.code, rejection.message, rejection.headers, true);
+    return protocol.sendError(reply, rejection, rejection.headers, true);
   }
   let discarded = 0;
   reply.res.onData((chunk, isLast) => {
     discarded += chunk.byteLength;
-    if (isLast || discarded > DRAIN_LIMIT) reply.error(rejection.code, rejection.message, rejection.headers, !isLast);
+    if (isLast || discarded > DRAIN_LIMIT) protocol.sendError(reply, rejection, rejection.headers, !isLast);
   });
 }
 
@@ -101,15 +160,18 @@ function discardRest(body: Readable): Promise<boolean> {
   });
 }
 
-interface Rejection {
-  code: ErrorCode;
-  message: string;
+interface Rejection extends UploadFailure {
   headers: Record<string, string>;
 }
 
-function earlyRejection(deps: UploadDeps, declared: number | null, options: ReturnType<typeof parseJobOptions>): Rejection | null {
+/** `options`: those from the query, when they are the job's (null when only form fields count). */
+function earlyRejection(deps: UploadDeps, declared: number | null, badShape: UploadFailure | null, options: ParsedOptions | null): Rejection | null {
   if (declared !== null && !Number.isFinite(declared)) return { code: "bad_request", message: "Invalid Content-Length.", headers: {} };
-  if (!options.ok) return { code: "invalid_option", message: options.message, headers: {} };
+  if (badShape) return { ...badShape, headers: {} };
+  if (options && !options.ok) {
+    const { code, message, param } = optionsError(options);
+    return { code, message, ...(param ? { param } : {}), headers: {} };
+  }
   const admission = deps.jobs.admission();
   if (admission) return { code: admission.code, message: admission.message, headers: { "Retry-After": String(admission.retryAfterSeconds ?? 5) } };
   if (declared !== null && declared > deps.maxUploadBytes) {
@@ -158,11 +220,11 @@ async function rawUpload(deps: UploadDeps, body: Readable, options: JobOptions, 
 }
 
 /**
- * Multipart: form fields that come before the file part may set `language` and `task`
- * (browsers send parts in form order); the job starts when the `file` part begins and is
- * accepted once the whole form has been read.
+ * Multipart: the job starts when the `file` part begins, with the options of the fields before
+ * it (browsers send parts in form order), and is accepted once the whole form has been read.
+ * Fields after the file (as some clients send them) amend the options before the first window.
  */
-function multipartUpload(deps: UploadDeps, body: Readable, contentType: string, query: URLSearchParams, declared: number | null): Promise<Job> {
+function multipartUpload(deps: UploadDeps, body: Readable, contentType: string, query: URLSearchParams, declared: number | null, protocol: UploadProtocol): Promise<ReceivedUpload> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -171,9 +233,13 @@ function multipartUpload(deps: UploadDeps, body: Readable, contentType: string, 
       reject(new UploadError("malformed_multipart", "The multipart body has no valid boundary."));
       return;
     }
-    const fields = new Map<string, string>();
+    const fields = new URLSearchParams();
+    const option = (k: string) => fields.get(k) ?? query.get(k) ?? undefined;
+    const options = (k: string) => [...fields.getAll(k), ...query.getAll(k)];
     let job: Job | null = null;
     let fed: Promise<Job> | null = null;
+    let settleOptions = () => {};
+    const optionsFinal = new Promise<void>((resolve) => (settleOptions = resolve));
     let total = 0;
     const counter = byteCounter(deps.maxUploadBytes, (n) => {
       total = n;
@@ -182,16 +248,17 @@ function multipartUpload(deps: UploadDeps, body: Readable, contentType: string, 
     const fail = (err: unknown) => {
       const failure = err instanceof UploadError ? err : new UploadError("upload_aborted", "The client closed the connection before the upload finished.");
       job?.fail(failure.code, failure.message);
+      settleOptions();
       reject(failure);
     };
-    parser.on("field", (name, value) => fields.set(name, value));
+    parser.on("field", (name, value) => fields.append(name, value));
     parser.on("file", (name, file) => {
       if (name !== "file") return void file.resume();
       if (fed) return fail(new UploadError("multiple_files", "Send one file per job (one `file` field)."));
-      const options = parseJobOptions((k) => fields.get(k) ?? query.get(k) ?? undefined);
-      if (!options.ok) return fail(new UploadError("invalid_option", options.message));
+      const parsed = protocol.parseOptions(option, options, false);
+      if (!parsed.ok) return fail(optionsError(parsed));
       file.pause();
-      fed = deps.jobs.create(options.options, declared).then(({ job: created, input }) => {
+      fed = deps.jobs.create(parsed.options, declared, optionsFinal).then(({ job: created, input }) => {
         job = created;
         job.facts.uploadedBytes = total;
         return feed(job, file, byteCounter(Number.MAX_SAFE_INTEGER, () => job?.reportProgress()), input);
@@ -199,8 +266,15 @@ function multipartUpload(deps: UploadDeps, body: Readable, contentType: string, 
       fed.catch(fail);
     });
     parser.on("close", () => {
-      if (!fed) return fail(new UploadError("missing_file", "The form has no `file` field."));
-      fed.then(resolve, fail);
+      if (!fed) return fail(new UploadError("missing_file", "The form has no `file` field.", "file"));
+      fed.then((fedJob) => {
+        const final = protocol.parseOptions(option, options, true);
+        if (!final.ok) return fail(optionsError(final));
+        // Transcription waits for optionsFinal, so nothing has read the options yet.
+        Object.assign(fedJob.options, final.options);
+        settleOptions();
+        resolve({ job: fedJob, fields });
+      }, fail);
     });
     parser.on("error", (err: Error) => fail(new UploadError("malformed_multipart", `Malformed multipart body: ${err.message}`)));
     counter.on("error", fail);
