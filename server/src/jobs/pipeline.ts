@@ -3,6 +3,7 @@ import { FfmpegDecoder, type DecoderOptions } from "../audio/decode.ts";
 import { UploadCopy } from "../audio/upload-copy.ts";
 import { SAMPLE_RATE, seconds } from "../audio/pcm.ts";
 import { PcmSpool } from "../audio/spool.ts";
+import { hasSpeech, speechProbabilities } from "../audio/vad.ts";
 import { isBackground, isSilent, quietestCut, speechLevel } from "../audio/windows.ts";
 import type { Config } from "../config.ts";
 import type { ModelPool } from "../engine/pool.ts";
@@ -111,8 +112,10 @@ export async function transcribe(job: Job, spool: PcmSpool, deps: PipelineDeps):
       const chunk = await spool.read(start, Math.min(available, start + windowSamples));
       const length = last ? chunk.length : quietestCut(chunk);
       const pcm = chunk.subarray(0, length);
-      if (!isSilent(pcm)) {
-        const text = await transcribeOne(job, pcm, start, { language, prompt }, deps);
+      // With VAD_FILE_JOBS, windows the VAD hears no speech in are skipped like silent ones.
+      const speech = deps.config.vadFileJobs && !isSilent(pcm) ? await speechProbabilities(pcm) : null;
+      if (!isSilent(pcm) && (!speech || hasSpeech(speech, deps.config.vadThreshold))) {
+        const text = await transcribeOne(job, pcm, start, { language, prompt, speech }, deps);
         if (job.ended) return;
         if (language === "auto" && job.language) language = job.language;
         if (text) prompt = text.slice(-PROMPT_CHARS);
@@ -133,7 +136,7 @@ async function transcribeOne(
   job: Job,
   pcm: Float32Array,
   offset: number,
-  context: { language: string; prompt: string },
+  context: { language: string; prompt: string; speech: Float32Array | null },
   deps: PipelineDeps,
 ): Promise<string> {
   const input = pcm.length >= MIN_WINDOW_SAMPLES ? pcm : padded(pcm);
@@ -159,7 +162,9 @@ async function transcribeOne(
       },
       (s) => {
         // Whisper invents words ("you", "Thank you.") over silence; a segment with no sound is dropped.
-        if (isBackground(pcm.subarray(Math.floor((s.from / 1000) * SAMPLE_RATE), Math.ceil((s.to / 1000) * SAMPLE_RATE)), speech)) return;
+        const [from, to] = [Math.floor((s.from / 1000) * SAMPLE_RATE), Math.ceil((s.to / 1000) * SAMPLE_RATE)];
+        if (isBackground(pcm.subarray(from, to), speech)) return;
+        if (context.speech && !hasSpeech(context.speech, deps.config.vadThreshold, from, to)) return;
         job.language ??= s.lang;
         kept.push(s.text);
         const end = Math.min(windowEnd, base + s.to / 1000);
