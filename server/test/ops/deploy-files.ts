@@ -7,6 +7,7 @@ export const read = (file: string) => readFileSync(path.join(ROOT_DIR, file), "u
 
 export interface ComposeService {
   image?: string;
+  restart?: string;
   build?: { context: string; args?: Record<string, string> };
   profiles?: string[];
   ports?: string[];
