@@ -22,6 +22,8 @@ export interface JobView {
   result: (JobResult & { segmentCount: number }) | null;
   error: ClientError | null;
   connection: ConnectionState;
+  /** The live transport that last delivered events, kept after the job ends. */
+  via: "websocket" | "sse" | null;
 }
 
 export const isFinished = (phase: Phase) => phase === "completed" || phase === "failed" || phase === "cancelled";

@@ -37,6 +37,7 @@ class Session {
       result: null,
       error: null,
       connection: "closed",
+      via: null,
     });
     this.selectedKey = key;
     const upload = uploadFile(file, options, apiKey.value, (loaded, total) => this.update(key, (j) => (j.upload = { loaded, total })));
@@ -83,7 +84,10 @@ class Session {
       id,
       {
         event: (event) => this.update(key, (j) => applyEvent(j, event)),
-        state: (state) => this.update(key, (j) => (j.connection = state)),
+        state: (state) => this.update(key, (j) => {
+          j.connection = state;
+          if (state === "websocket" || state === "sse") j.via = state;
+        }),
         problem: (problem) => this.update(key, (j) => {
           j.phase = "failed";
           j.error = problem;
