@@ -1,6 +1,6 @@
 import os from "node:os";
 import uWS from "uWebSockets.js";
-import { findFfmpeg } from "./audio/ffmpeg-binary.ts";
+import { FfmpegMissingError, findFfmpeg } from "./audio/ffmpeg-binary.ts";
 import type { Config } from "./config.ts";
 import { whisperBuildInfo } from "./engine/build-info.ts";
 import { ModelPool } from "./engine/pool.ts";
@@ -58,7 +58,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   loaded.catch((err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
     jobs.setNotReady(reason);
-    log.error({ err: reason }, `not ready: ${reason}`);
+    // Staying up (not exiting) keeps orchestrators from crash-looping; the log says how to fix it.
+    const fix = `${err instanceof FfmpegMissingError ? "install ffmpeg or set FFMPEG_PATH" : "fix MODEL / MODEL_DIR (or run `npm run fetch-model`)"} and restart; /readyz answers 503 until then`;
+    log.error({ err: reason, fix }, `not ready: ${reason} To fix: ${fix}.`);
   });
 
   return {

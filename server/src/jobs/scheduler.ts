@@ -8,8 +8,14 @@ export class Scheduler {
   private waiting: Job[] = [];
   private work = new Map<Job, () => Promise<void>>();
   private active = 0;
+  private paused = false;
 
   constructor(private readonly slots: number) {}
+
+  /** No waiting job starts any more (shutdown: only the running ones may finish). */
+  pause(): void {
+    this.paused = true;
+  }
 
   get queued(): number {
     return this.waiting.length;
@@ -47,7 +53,7 @@ export class Scheduler {
   }
 
   private pump(): void {
-    while (this.active < this.slots && this.waiting.length > 0) {
+    while (!this.paused && this.active < this.slots && this.waiting.length > 0) {
       const job = this.waiting.shift()!;
       const run = this.work.get(job)!;
       this.work.delete(job);

@@ -20,6 +20,8 @@ export class JobService {
   private pipeline: PipelineDeps | null = null;
   private notReadyReason = "the speech model is loading";
   private draining = false;
+  /** Jobs admitted whose decoder is still starting: counted as queued so a burst cannot overshoot MAX_QUEUE. */
+  private starting = 0;
 
   constructor(
     private readonly hub: EventHub,
@@ -71,7 +73,7 @@ export class JobService {
   admission(): Admission | null {
     if (this.draining) return { code: "shutting_down", message: "The server is shutting down; retry on another instance.", retryAfterSeconds: 5 };
     if (!this.scheduler) return { code: "not_ready", message: `Not ready: ${this.notReadyReason}.`, retryAfterSeconds: 5 };
-    if (this.scheduler.queued >= this.maxQueue) {
+    if (this.scheduler.queued + this.starting >= this.maxQueue) {
       return { code: "queue_full", message: `The queue is full (${this.maxQueue} jobs waiting); retry later.`, retryAfterSeconds: 10 };
     }
     return null;
@@ -88,7 +90,8 @@ export class JobService {
     const job = new Job(randomUUID(), options, this.hub.publish);
     job.facts.uploadTotalBytes = uploadTotalBytes;
     this.store.add(job);
-    const { input, spool } = await startDecode(job, deps);
+    this.starting++;
+    const { input, spool } = await startDecode(job, deps).finally(() => this.starting--);
     job.onEnd(() => scheduler.remove(job));
     const work = async () => {
       await optionsFinal;
@@ -115,15 +118,16 @@ export class JobService {
     return this.store.sweep().length;
   }
 
-  /** Stops admitting jobs; queued jobs keep their place so running ones can finish first. */
+  /** Stops admitting jobs and starting queued ones: only running jobs may still finish. */
   startDraining(): void {
     this.draining = true;
+    this.scheduler?.pause();
   }
 
-  /** Waits up to `graceMs` for unfinished jobs, then cancels whatever is left. */
+  /** Waits up to `graceMs` for the running jobs, then cancels whatever is left (queued ones included). */
   async drain(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
-    while (this.unfinished().length > 0 && Date.now() < deadline) {
+    while (this.runningCount > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
     for (const job of this.unfinished()) this.cancel(job, "The server shut down before the job finished; submit it again.");
