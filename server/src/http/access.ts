@@ -13,11 +13,11 @@ import { Reply } from "./respond.ts";
 export type AccessSettings = Pick<Config, "apiKey" | "corsOrigins" | "rateLimitPerMinute" | "metricsPublic">;
 
 /** Longest path + query accepted; far beyond any real job URL. */
-export const MAX_URL_BYTES = 8 * 1024;
+const MAX_URL_BYTES = 8 * 1024;
 /** Largest sum of header names and values accepted. */
-export const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 /** Refused requests with a declared body up to this size are read before the answer, so clients see the status. */
-const DRAIN_LIMIT = 64 * 1024;
+const DRAIN_LIMIT = 16 * 1024 * 1024;
 const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
 /** Everything else answered to GET/HEAD is the browser client's static files, which hold no data. */
 const API_PREFIXES = ["/api", "/v1", "/ws", "/metrics"];
@@ -65,14 +65,15 @@ export class RateLimiter {
     recent.push(now);
     this.hits.delete(client);
     this.hits.set(client, recent);
-    if (this.hits.size > this.maxClients) this.forgetOldest(now);
+    if (this.hits.size > this.maxClients) this.forgetLeastRecent();
     return null;
   }
 
-  private forgetOldest(now: number): void {
-    for (const [client, times] of this.hits) {
+  /** The map is in order of last hit, so the first entries are the clients seen longest ago. */
+  private forgetLeastRecent(): void {
+    for (const client of this.hits.keys()) {
       if (this.hits.size <= this.maxClients) return;
-      if (now - times.at(-1)! >= 60_000 || this.hits.size > this.maxClients) this.hits.delete(client);
+      this.hits.delete(client);
     }
   }
 }
