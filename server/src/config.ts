@@ -13,7 +13,7 @@ export interface Config {
   model: string;
   modelDir: string;
   poolSize: number;
-  /** Threads per transcription; 0 means "share the CPUs among running transcriptions". */
+  /** Threads per transcription; 0 means "the CPUs divided evenly among the pool's contexts". */
   threads: number;
   beamSize: number;
   maxQueue: number;
@@ -129,7 +129,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   threads: {
     key: "threads",
     env: "THREADS",
-    describe: "Threads per transcription; 0 = CPUs divided among the transcriptions running now",
+    describe: "Threads per transcription; 0 = CPUs divided evenly among the POOL_SIZE contexts (1 each by default)",
     parse: integer("THREADS", 0, 0, 64),
   },
   beamSize: {
@@ -249,7 +249,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   liveMaxBufferSeconds: {
     key: "liveMaxBufferSeconds",
     env: "LIVE_MAX_BUFFER_SECONDS",
-    describe: "Live audio kept uncommitted at most; longer unbroken speech is committed at a quiet point (twice this much pending closes the session with `live_overflow`)",
+    describe: "Live audio kept uncommitted at most; longer unbroken speech is committed at a quiet point; a sender this far ahead of real time gets `live_overflow`",
     parse: integer("LIVE_MAX_BUFFER_SECONDS", 15, 5, 28),
   },
   liveBeamSize: {

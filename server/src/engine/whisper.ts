@@ -15,6 +15,11 @@ export interface WindowRequest {
   temperature?: number;
   /** Adds word timings from whisper's token timestamps; segments are then reported when the window ends. */
   wordTimestamps?: boolean;
+  /**
+   * Encoder frames to use (50 per second of audio, 1500 = the full 30 s). Whisper always encodes
+   * 30 s; a short live buffer encodes several times faster with a context sized to it.
+   */
+  audioContext?: number;
 }
 
 export interface RawSegment {
@@ -89,6 +94,7 @@ export async function transcribeWindow(
     suppress_non_speech_tokens: true,
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     token_timestamps: withWords,
+    ...(req.audioContext ? { audio_ctx: req.audioContext } : {}),
     format: "detail",
   });
   let reported = 0;

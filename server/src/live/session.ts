@@ -12,11 +12,15 @@ import { SpeechTracker } from "./speech.ts";
 export const LIVE_PRIORITY = 10;
 /** New audio needed before the buffer is decoded again. */
 const STEP_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
+/** Less audio than this gives whisper too little to guess from (and it loops on the padding). */
+const MIN_HYPOTHESIS_SAMPLES = Math.round(1.5 * SAMPLE_RATE);
 /** Audio kept before the first speech frame, so the VAD's late onset does not clip the first word. */
 const LEAD_IN_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
 /** whisper.cpp ignores input shorter than one second; shorter buffers are padded with silence. */
 const MIN_DECODE_SAMPLES = Math.round(1.2 * SAMPLE_RATE);
 const PROMPT_CHARS = 200;
+/** Buffer capacity in multiples of LIVE_MAX_BUFFER_SECONDS: room for decodes slowed by a busy CPU. */
+const BUFFER_FACTOR = 4;
 
 export interface LiveOptions {
   format: LiveAudioFormat;
@@ -51,6 +55,7 @@ export class LiveSession {
   private audioComplete = false;
   private closed = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt = performance.now();
 
   constructor(
     readonly id: string,
@@ -60,7 +65,7 @@ export class LiveSession {
   ) {
     const { config } = deps;
     this.language = options.language;
-    this.buffer = new PcmBuffer(2 * config.liveMaxBufferSeconds * SAMPLE_RATE);
+    this.buffer = new PcmBuffer(BUFFER_FACTOR * config.liveMaxBufferSeconds * SAMPLE_RATE);
     this.speech = new SpeechTracker(config.vadThreshold, Math.round((config.vadMinSilenceMs / 1000) * SAMPLE_RATE));
     this.intake = createIntake(
       options.format,
@@ -104,9 +109,12 @@ export class LiveSession {
 
   private onSamples(samples: Float32Array): void {
     if (this.closed) return;
+    const ahead = seconds(this.buffer.end + samples.length) - (performance.now() - this.startedAt) / 1000;
+    if (ahead > this.deps.config.liveMaxBufferSeconds) {
+      return this.fail("live_overflow", `Audio arrives faster than real time (${Math.round(ahead)} s ahead of the clock); send it at real-time pace.`, LIVE_CLOSE.overflow);
+    }
     if (!this.buffer.append(samples)) {
-      const limit = 2 * this.deps.config.liveMaxBufferSeconds;
-      return this.fail("live_overflow", `Audio arrives faster than it can be transcribed (more than ${limit} s pending); send it at real-time pace.`, LIVE_CLOSE.overflow);
+      return this.fail("live_overflow", "Transcription cannot keep up with the audio on this server; try again later.", LIVE_CLOSE.overflow);
     }
     void this.speech.analyze(this.buffer, () => this.pump());
   }
@@ -135,7 +143,7 @@ export class LiveSession {
       const pcm = this.buffer.slice(start, analyzed);
       return void this.decode(start + quietestCut(pcm, 2), "commit");
     }
-    if (analyzed - this.lastDecodedTo >= STEP_SAMPLES) void this.decode(analyzed, "agree");
+    if (analyzed - start >= MIN_HYPOTHESIS_SAMPLES && analyzed - this.lastDecodedTo >= STEP_SAMPLES) void this.decode(analyzed, "agree");
   }
 
   private dropBefore(at: number): void {
@@ -173,7 +181,9 @@ export class LiveSession {
     const pcm = this.buffer.slice(from, to);
     const input = pcm.length >= MIN_DECODE_SAMPLES ? pcm : padded(pcm);
     const { config, pool } = this.deps;
+    const waited = performance.now();
     const lease = await pool.acquire(LIVE_PRIORITY);
+    const began = performance.now();
     try {
       if (this.closed) return [];
       const segments = await transcribeWindow(
@@ -186,6 +196,7 @@ export class LiveSession {
           threads: lease.threads,
           beamSize: config.liveBeamSize,
           wordTimestamps: true,
+          audioContext: audioContextFor(input.length),
         },
         () => undefined,
       );
@@ -193,6 +204,8 @@ export class LiveSession {
       return toWords(segments, seconds(from), seconds(pcm.length));
     } finally {
       lease.release();
+      const ms = (t: number) => Math.round(performance.now() - t);
+      this.deps.log.debug({ sessionId: this.id, audioSeconds: seconds(pcm.length), waitMs: Math.round(began - waited), whisperMs: ms(began), threads: lease.threads }, "live decode");
     }
   }
 
@@ -263,6 +276,11 @@ function interpolated(s: RawSegment): { word: string; from: number; to: number }
     at += word.length + 1;
     return { word, from, to: s.from + ((s.to - s.from) * at) / total };
   });
+}
+
+/** Encoder frames covering the buffer plus a second of margin, rounded up to a multiple of 64. */
+export function audioContextFor(samples: number): number {
+  return Math.min(1500, Math.ceil(((samples / SAMPLE_RATE + 1) * 50) / 64) * 64);
 }
 
 function padded(pcm: Float32Array): Float32Array {
