@@ -1,0 +1,168 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import path from "node:path";
+import type { JobSnapshot } from "@whisperrr/shared";
+import { assertCompletedFlow } from "../support/assertions.ts";
+import { recording } from "../support/audio.ts";
+import { readWs, uploadMultipart, uploadRaw } from "../support/client.ts";
+import { startTestServer, waitFor, type TestServer } from "../support/server.ts";
+import { wordErrorRate } from "../support/wer.ts";
+import { NGINX_TEMPLATES, read } from "./deploy-files.ts";
+
+const NGINX = "/usr/sbin/nginx";
+const MAX_UPLOAD_MB = "1";
+let server: TestServer;
+let nginx: ChildProcess;
+let proxy: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+    probe.on("error", reject);
+  });
+}
+
+/**
+ * The repo's nginx templates rendered as the nginx image would (same variables), listening on a
+ * loopback port, with every file nginx writes in `dir`, inside a minimal main config.
+ */
+function renderConfig(dir: string, listenPort: number, upstreamPort: number): string {
+  const vars: Record<string, string> = { MAX_UPLOAD_MB, WHISPERRR_UPSTREAM: `127.0.0.1:${upstreamPort}` };
+  const render = (file: string) => read(file).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => vars[name] ?? `<unset ${name}>`);
+  const [mainTemplate, locationsTemplate] = NGINX_TEMPLATES as [string, string];
+  const locations = path.join(dir, "whisperrr-locations.inc");
+  writeFileSync(locations, render(locationsTemplate));
+  const site = render(mainTemplate)
+    .replace(/^\s*listen \[::\]:80 .*$/m, "")
+    .replace(/^(\s*)listen 80 /m, `$1listen 127.0.0.1:${listenPort} `)
+    .replace(/^(\s*)include \/etc\/nginx\/conf\.d\/whisperrr-locations\.inc;/m, `$1include ${locations};`);
+  assert.not.match(site + read(locationsTemplate), /<unset /, "every template variable has a value");
+  assert.match(site, new RegExp(`listen 127\\.0\\.0\\.1:${listenPort} default_server;`));
+  writeFileSync(path.join(dir, "site.conf"), site);
+  const conf = path.join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    [
+      process.getuid?.() === 0 ? `user ${userInfo().username};` : "",
+      "worker_processes 1;",
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log info;`,
+      "events { worker_connections 256; }",
+      "http {",
+      `  access_log ${dir}/access.log;`,
+      // The server asks proxies not to buffer its event streams; ignoring that here makes the
+      // test depend on the repo's own nginx settings.
+      "  proxy_ignore_headers X-Accel-Buffering;",
+      ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+      `  include ${dir}/site.conf;`,
+      "}",
+    ].join("\n"),
+  );
+  return conf;
+}
+
+test.before(async () => {
+  // Short greedy windows: several windows per file, so events keep coming while the job runs.
+  server = await startTestServer({ POOL_SIZE: "1", MAX_UPLOAD_MB, WINDOW_SECONDS: "10", BEAM_SIZE: "1" });
+  const dir = mkdtempSync(path.join(tmpdir(), "whisperrr-nginx-"));
+  const port = await freePort();
+  const conf = renderConfig(dir, port, server.port);
+  const args = ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")];
+  const check = spawnSync(NGINX, [...args, "-t"], { encoding: "utf8" });
+  assert.is(check.status, 0, `nginx -t: ${check.stderr}`);
+  nginx = spawn(NGINX, [...args, "-g", "daemon off;"], { stdio: "ignore" });
+  proxy = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${proxy}/healthz`)).status === 200, 20_000, "nginx proxying");
+});
+test.after(async () => {
+  if (nginx.exitCode === null) {
+    const exited = new Promise((r) => nginx.once("exit", r));
+    nginx.kill("SIGQUIT");
+    await exited;
+  }
+  await server.stop();
+});
+
+interface ProxiedStream {
+  events: { type: string; seq: number }[];
+  /** The job's status straight from the server when its first `queued` and first `segment` came through the proxy. */
+  statusAt: { queued?: string; segment?: string };
+}
+
+/** Reads the SSE stream through the proxy, asking the server directly how far the job is when key events arrive. */
+function readSseThroughProxy(jobId: string, onQueued: () => Promise<void>): Promise<ProxiedStream> {
+  return new Promise((resolve, reject) => {
+    const result: ProxiedStream = { events: [], statusAt: {} };
+    const checks: Promise<void>[] = [];
+    const statusNow = (type: "queued" | "segment") => {
+      result.statusAt[type] = "pending";
+      const check = fetch(`${server.base}/api/jobs/${jobId}`)
+        .then((r) => r.json() as Promise<JobSnapshot>)
+        .then((snapshot) => void (result.statusAt[type] = snapshot.status));
+      checks.push(type === "queued" ? check.then(onQueued) : check);
+    };
+    const req = request(`${proxy}/api/jobs/${jobId}/events`, (res) => {
+      assert.is(res.statusCode, 200);
+      assert.match(String(res.headers["content-type"]), /^text\/event-stream/);
+      let buffered = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffered += chunk;
+        const blocks = buffered.split("\n\n");
+        buffered = blocks.pop()!;
+        for (const data of blocks.map((b) => b.match(/^data: (.*)$/m)?.[1])) {
+          if (data === undefined) continue;
+          const event = JSON.parse(data) as { type: string; seq: number };
+          result.events.push(event);
+          if ((event.type === "queued" || event.type === "segment") && !(event.type in result.statusAt)) statusNow(event.type);
+        }
+      });
+      res.on("end", () => void Promise.all(checks).then(() => resolve(result), reject));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("an upload streamed through nginx; its SSE events arrive through nginx as they happen", async () => {
+  // A job holding the only model slot keeps the proxied job queued, its stream quiet but for one small event.
+  const blocker = await uploadRaw(server.base, recording("librivox_sonnet001_en.mp3").path);
+  await waitFor(async () => ((await (await fetch(`${server.base}/api/jobs/${blocker.body.id}`)).json()) as JobSnapshot).status === "running", 30_000, "blocker running");
+  const up = await uploadRaw(proxy, recording("asterisk_demo-congrats_8k.wav").path);
+  assert.is(up.status, 202, JSON.stringify(up.body));
+  const sse = await readSseThroughProxy(up.body.id, async () => {
+    await fetch(`${server.base}/api/jobs/${blocker.body.id}`, { method: "DELETE" });
+  });
+  assertCompletedFlow(sse.events as Parameters<typeof assertCompletedFlow>[0]);
+  assert.is(sse.statusAt.queued, "queued", "the lone queued event came through while nothing else was written (no buffering)");
+  assert.is(sse.statusAt.segment, "running", "the first segment came through before the job ended");
+});
+
+test("a multipart upload through nginx, followed over a WebSocket through nginx", async () => {
+  const file = recording("librispeech_1089-134686-0001.wav");
+  const up = await uploadMultipart(proxy, file.path, { language: "en" });
+  assert.is(up.status, 202, JSON.stringify(up.body));
+  const { events, messages } = await readWs(proxy, up.body.id);
+  assert.is(messages[0]!.type, "subscribed");
+  assertCompletedFlow(events);
+  const done = events.at(-1)!;
+  const score = wordErrorRate(file.transcript, done.type === "completed" ? done.text : "");
+  assert.is(score.errors, 0, `word errors through the proxy: ${score.errors}`);
+});
+
+test("nginx refuses bodies over MAX_UPLOAD_MB and does not publish /metrics", async () => {
+  const big = await fetch(`${proxy}/api/jobs`, { method: "POST", body: new Uint8Array(Number(MAX_UPLOAD_MB) * 1048576 + 1) });
+  assert.is(big.status, 413);
+  assert.is((await fetch(`${proxy}/metrics`)).status, 403);
+  assert.is((await fetch(`${server.base}/metrics`)).status, 200, "the server itself still answers /metrics");
+});
+
+test.run();
