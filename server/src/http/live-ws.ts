@@ -13,6 +13,7 @@ import {
 import type { Config } from "../config.ts";
 import type { JobService } from "../jobs/service.ts";
 import { LiveSession } from "../live/session.ts";
+import { trackLiveSession } from "../metrics/track.ts";
 import { parseJobOptions } from "./options.ts";
 
 interface LiveSocket {
@@ -20,6 +21,8 @@ interface LiveSocket {
   /** Set once the socket is ended or closed: uWS sockets must not be touched after that. */
   gone: boolean;
   startTimer: NodeJS.Timeout | null;
+  /** Ends the session's count in /metrics. */
+  untrack: () => void;
 }
 
 /** Accepts only `start` (with valid options) and `stop`. */
@@ -70,6 +73,7 @@ export function mountLiveSocket(app: TemplatedApp, jobs: JobService, config: Con
     }
     if (state.startTimer) clearTimeout(state.startTimer);
     sessions++;
+    state.untrack = trackLiveSession();
     const id = randomUUID();
     engine.log.info({ sessionId: id, format: msg.format, language: msg.language, task: msg.task }, "live session started");
     state.session = new LiveSession(id, { format: msg.format, language: msg.language ?? "auto", task: msg.task ?? "transcribe" }, engine, {
@@ -88,7 +92,7 @@ export function mountLiveSocket(app: TemplatedApp, jobs: JobService, config: Con
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       res.upgrade<LiveSocket>(
-        { session: null, gone: false, startTimer: null },
+        { session: null, gone: false, startTimer: null, untrack: () => undefined },
         req.getHeader("sec-websocket-key"),
         req.getHeader("sec-websocket-protocol"),
         req.getHeader("sec-websocket-extensions"),
@@ -120,6 +124,7 @@ export function mountLiveSocket(app: TemplatedApp, jobs: JobService, config: Con
       if (state.startTimer) clearTimeout(state.startTimer);
       if (state.session) {
         state.session.abort();
+        state.untrack();
         sessions--;
       }
     },
