@@ -40,7 +40,11 @@ class Session {
       via: null,
     });
     this.selectedKey = key;
-    const upload = uploadFile(file, options, apiKey.value, (loaded, total) => this.update(key, (j) => (j.upload = { loaded, total })));
+    const upload = uploadFile(file, options, apiKey.value, (loaded, total) =>
+      this.update(key, (j) => {
+        j.upload = { loaded, total };
+      }),
+    );
     this.uploads.set(key, upload);
     upload.done.then(
       (created) => {
@@ -74,7 +78,11 @@ class Session {
     } catch (err) {
       const error = asClientError(err);
       // The job may have finished meanwhile; its terminal event tells the rest.
-      if (error.code !== "job_finished") this.update(key, (j) => (j.error = error));
+      if (error.code !== "job_finished") {
+        this.update(key, (j) => {
+          j.error = error;
+        });
+      }
     }
   }
 

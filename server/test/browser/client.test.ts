@@ -233,4 +233,29 @@ test("connection cut mid-job: reconnects, resumes, every segment exactly once", 
   }
 });
 
+test("API key: refused without it, then sent as Bearer header and access_token once entered", async () => {
+  const locked = await startTestServer({ API_KEY: "browser-test-key" });
+  try {
+    const { page } = await openPage(locked.base);
+    const refused = await startJob(page, recording("jfk_inaugural_16k.wav").path, "en");
+    assert.is(refused.status, 401);
+    await page.waitForSelector("[data-testid=error][data-code=unauthorized]");
+
+    await page.click("summary:has-text('API key')");
+    await page.fill("#api-key", "browser-test-key");
+    await page.click("button:has-text('Save')");
+    const accepted = await startJob(page, recording("jfk_inaugural_16k.wav").path, "en");
+    assert.is(accepted.status, 202);
+    await page.waitForSelector("article[data-phase=completed]");
+    assert.is(await page.locator("[data-testid=via]").getAttribute("data-via"), "websocket", "the socket authenticated with access_token");
+    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes("format=txt")), page.click("[data-testid=download-txt]")]);
+    assert.is(response.status(), 200);
+    assert.is(await page.evaluate("localStorage.getItem('whisperrr.apiKey')"), "browser-test-key");
+    await page.evaluate("localStorage.clear()");
+    await page.close();
+  } finally {
+    await locked.stop();
+  }
+});
+
 test.run();
