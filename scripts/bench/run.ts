@@ -22,6 +22,8 @@ const quick = process.argv.includes("--quick");
 const OUT_DIR = path.join(ROOT_DIR, "bench-results");
 const WORK_DIR = path.join(OUT_DIR, "inputs");
 const CPUS = os.availableParallelism();
+/** What the server gives each window by default (THREADS=auto with POOL_SIZE = CPUs); bare whisper gets the same. */
+const THREADS = 1;
 const UPLOAD_RATE = Number(process.env.BENCH_UPLOAD_MBPS ?? 2) * 1024 * 1024;
 const FANOUT_CLIENTS = 1000;
 
@@ -53,7 +55,7 @@ async function buildComparison(clips: Clip[]): Promise<void> {
   for (const handle of handles) {
     const model = await loadModel(handle.module);
     for (const clip of clips) {
-      const r = await transcribeBare(handle.module, model, decodePcm(clip.path), { language: "auto", threads: CPUS });
+      const r = await transcribeBare(handle.module, model, decodePcm(clip.path), { language: "auto", threads: THREADS });
       seconds.set(handle.level, seconds.get(handle.level)! + r.seconds);
       texts.get(handle.level)!.push(r.text);
     }
@@ -77,7 +79,7 @@ async function overheadAndAccuracy(clips: Clip[]): Promise<{ bare: string[]; ser
   const serverTexts: string[] = [];
   await withServer({}, async (server) => {
     for (const clip of clips) {
-      const bare = await transcribeBare(sw, model, decodePcm(clip.path), { language: "auto", threads: CPUS });
+      const bare = await transcribeBare(sw, model, decodePcm(clip.path), { language: "auto", threads: THREADS });
       const run = await transcribeViaServer(server.base, clip.path);
       bareTexts.push(bare.text);
       serverTexts.push(run.text);
@@ -198,7 +200,6 @@ async function main(): Promise<void> {
   const clips = recordings();
   const long = concatenated(clips, 600, WORK_DIR);
   const minute = head(long, 60, WORK_DIR);
-  const twoMinutes = head(long, 120, WORK_DIR);
   const build = whisperBuildInfo();
   results.machine = { cpus: CPUS, cpuModel: os.cpus()[0]?.model, node: process.version, build, loadAverageAtStart: os.loadavg() };
   results.quick = quick;
@@ -206,8 +207,8 @@ async function main(): Promise<void> {
 
   if (!quick) await buildComparison(clips.filter((c) => c.name.startsWith("jfk_inaugural_16k") || c.name.startsWith("librispeech_1221-135766-0001")));
   const kit = await overheadAndAccuracy(clips);
-  await throughput(twoMinutes);
-  await fanout(twoMinutes);
+  await throughput(minute);
+  await fanout(minute);
   const windowedLong = await longFile(long, minute);
 
   const refs = clips.map((c) => c.reference);
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
   if (!quick) {
     const sw = loadBuild("native", log).module;
     const model = await loadModel(sw);
-    const single = await transcribeBare(sw, model, decodePcm(long.path), { language: "en", threads: CPUS });
+    const single = await transcribeBare(sw, model, decodePcm(long.path), { language: "en", threads: THREADS });
     await model.free();
     const longSingle = wordErrorRate(long.reference, single.text).wer;
     accuracy.long = { file: long.name, singlePass: longSingle, windowed: longWindowed, singlePassSeconds: single.seconds };

@@ -2,7 +2,7 @@ import { WhisperModel } from "./whisper.ts";
 
 export interface Lease {
   model: WhisperModel;
-  /** Threads this lease should use so the running transcriptions share the CPUs without oversubscribing. */
+  /** Threads this lease should use: the context's fixed share of the CPUs. */
   threads: number;
   release(): void;
 }
@@ -59,7 +59,10 @@ export class ModelPool {
 
   private lease(model: WhisperModel): Lease {
     this.busy++;
-    const threads = this.fixedThreads || Math.max(1, Math.floor(this.cpuBudget / this.busy));
+    // A fixed share, never "whatever is free now": a window that starts alone with every CPU
+    // keeps them when a second job starts, and whisper.cpp's threads spin-wait at each barrier,
+    // so an oversubscribed window ran 3-5x slower in `npm run bench` (README, Performance).
+    const threads = this.fixedThreads || Math.max(1, Math.floor(this.cpuBudget / this.models.length));
     let released = false;
     return {
       model,
