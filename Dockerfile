@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Whisperrr server image. `docker compose up` (compose.yaml) builds and runs it; by hand:
-#   docker build -t whisperrr . && docker run --stop-timeout 40 -p 8080:8080 -v whisperrr-models:/models whisperrr
+#   docker build -t whisperrr . && docker run --stop-timeout 60 -p 8080:8080 -v whisperrr-models:/models whisperrr
 # The build stage runs the same scripts as CI (.ci/run): scripts/install-system-packages.sh and
 # scripts/build.sh, so a green CI run means these steps work.
 
@@ -52,7 +52,7 @@ VOLUME /models
 EXPOSE 8080
 # main.ts drains on SIGTERM: no new jobs, running ones get SHUTDOWN_GRACE_SECONDS (30 by default)
 # to finish. Give the container longer than that before SIGKILL: compose.yaml sets
-# stop_grace_period: 40s; with docker run, --stop-timeout 40.
+# stop_grace_period: 60s; with docker run, --stop-timeout 60.
 STOPSIGNAL SIGTERM
 # start-period covers the first start's model download and the model load.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=300s --retries=3 CMD ["node", "scripts/healthcheck.mjs", "/readyz"]

@@ -41,7 +41,7 @@ export const audioSeconds = new Counter({
 export const realTimeFactor = new Histogram({
   name: "whisperrr_real_time_factor",
   help: "Whisper wall time divided by audio duration, per completed job (below 1 is faster than real time)",
-  buckets: [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5],
+  buckets: [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10],
   registers,
 });
 

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
@@ -19,6 +20,7 @@ const MAX_UPLOAD_MB = "1";
 let server: TestServer;
 let nginx: ChildProcess;
 let proxy: string;
+let tlsPort: number;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,16 +36,15 @@ function freePort(): Promise<number> {
  * The repo's nginx templates rendered as the nginx image would (same variables), listening on a
  * loopback port, with every file nginx writes in `dir`, inside a minimal main config.
  */
-function renderConfig(dir: string, listenPort: number, upstreamPort: number): string {
+function renderConfig(dir: string, listenPort: number, upstreamPort: number, tlsPort: number): string {
   const vars: Record<string, string> = { MAX_UPLOAD_MB, WHISPERRR_UPSTREAM: `127.0.0.1:${upstreamPort}` };
   const render = (file: string) => read(file).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => vars[name] ?? `<unset ${name}>`);
   const [mainTemplate, locationsTemplate] = NGINX_TEMPLATES as [string, string];
   const locations = path.join(dir, "whisperrr-locations.inc");
   writeFileSync(locations, render(locationsTemplate));
-  const site = render(mainTemplate)
-    .replace(/^\s*listen \[::\]:80 .*$/m, "")
+  const site = enableTls(render(mainTemplate), dir, tlsPort)
     .replace(/^(\s*)listen 80 /m, `$1listen 127.0.0.1:${listenPort} `)
-    .replace(/^(\s*)include \/etc\/nginx\/conf\.d\/whisperrr-locations\.inc;/m, `$1include ${locations};`);
+    .replace(/^(\s*)include \/etc\/nginx\/conf\.d\/whisperrr-locations\.inc;/gm, `$1include ${locations};`);
   assert.not.match(site + read(locationsTemplate), /<unset /, "every template variable has a value");
   assert.match(site, new RegExp(`listen 127\\.0\\.0\\.1:${listenPort} default_server;`));
   writeFileSync(path.join(dir, "site.conf"), site);
@@ -69,12 +70,29 @@ function renderConfig(dir: string, listenPort: number, upstreamPort: number): st
   return conf;
 }
 
+/** Uncomments the HTTPS server as its comment says to, with a self-signed certificate, on a loopback port. */
+function enableTls(site: string, dir: string, port: number): string {
+  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+    "-keyout", path.join(dir, "privkey.pem"), "-out", path.join(dir, "fullchain.pem")], { encoding: "utf8" });
+  assert.is(made.status, 0, made.stderr);
+  const block = site.match(/^# server \{\n(?:#.*\n)*?# \}$/m)?.[0];
+  assert.ok(block, "the HTTPS server is in the config, commented out");
+  const enabled = block!
+    .replace(/^# ?/gm, "")
+    .replace("listen 443 ", `listen 127.0.0.1:${port} `)
+    .replace(/\/etc\/nginx\/certs\//g, `${dir}/`)
+    // Debian 12's nginx (1.22) predates the `http2` directive of the image's nginx (1.25.1+).
+    .replace(/^\s*http2 on;\n/m, "");
+  return site.replace(block!, enabled);
+}
+
 test.before(async () => {
   // Short greedy windows: several windows per file, so events keep coming while the job runs.
   server = await startTestServer({ POOL_SIZE: "1", MAX_UPLOAD_MB, WINDOW_SECONDS: "10", BEAM_SIZE: "1" });
   const dir = mkdtempSync(path.join(tmpdir(), "whisperrr-nginx-"));
   const port = await freePort();
-  const conf = renderConfig(dir, port, server.port);
+  tlsPort = await freePort();
+  const conf = renderConfig(dir, port, server.port, tlsPort);
   const args = ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")];
   const check = spawnSync(NGINX, [...args, "-t"], { encoding: "utf8" });
   assert.is(check.status, 0, `nginx -t: ${check.stderr}`);
@@ -83,12 +101,12 @@ test.before(async () => {
   await waitFor(async () => (await fetch(`${proxy}/healthz`)).status === 200, 20_000, "nginx proxying");
 });
 test.after(async () => {
-  if (nginx.exitCode === null) {
+  if (nginx?.exitCode === null) {
     const exited = new Promise((r) => nginx.once("exit", r));
     nginx.kill("SIGQUIT");
     await exited;
   }
-  await server.stop();
+  await server?.stop();
 });
 
 interface ProxiedStream {
@@ -163,6 +181,20 @@ test("nginx refuses bodies over MAX_UPLOAD_MB and does not publish /metrics", as
   assert.is(big.status, 413);
   assert.is((await fetch(`${proxy}/metrics`)).status, 403);
   assert.is((await fetch(`${server.base}/metrics`)).status, 200, "the server itself still answers /metrics");
+});
+
+test("the HTTPS server block, once uncommented with a certificate, serves the API over TLS", async () => {
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsGet({ host: "127.0.0.1", port: tlsPort, path: "/readyz", rejectUnauthorized: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+  });
+  assert.is(answer.status, 200);
+  assert.is(JSON.parse(answer.body).ready, true);
 });
 
 test.run();
