@@ -73,7 +73,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       clearInterval(sweeper);
       http.closeSockets();
       uWS.us_listen_socket_close(listenSocket);
-      await pool?.free();
+      // A window still decoding past the settle time keeps its context: the process exits around it.
+      if (jobs.runningCount === 0) await pool?.free();
     },
   };
 }

@@ -13,6 +13,9 @@ export interface Admission {
   retryAfterSeconds?: number;
 }
 
+/** Longest wait for a cancelled job's current window to finish during shutdown. */
+const WINDOW_SETTLE_MS = 120_000;
+
 /** The job engine behind every transport: create, look up, cancel, expire. */
 export class JobService {
   readonly store: JobStore;
@@ -126,11 +129,15 @@ export class JobService {
 
   /** Waits up to `graceMs` for the running jobs, then cancels whatever is left (queued ones included). */
   async drain(graceMs: number): Promise<void> {
-    const deadline = Date.now() + graceMs;
-    while (this.runningCount > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await this.whileRunning(graceMs);
     for (const job of this.unfinished()) this.cancel(job, "The server shut down before the job finished; submit it again.");
+    // A cancelled job stops after the window whisper is decoding now; its context must not be freed under it.
+    await this.whileRunning(WINDOW_SETTLE_MS);
+  }
+
+  private async whileRunning(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.runningCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   }
 
   private unfinished(): Job[] {

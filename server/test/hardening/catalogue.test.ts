@@ -174,8 +174,11 @@ test.after(async () => {
   await server.stop();
 });
 
+const createdJobs = () => server.logs.filter((l) => l.msg === "job created").map((l) => String(l.jobId));
+
 for (const c of HTTP_CASES) {
   test(`HTTP: ${c.name}`, async () => {
+    const jobsBefore = createdJobs().length;
     const res = await rawRequest(server.port, c.input());
     assert.ok(c.expect.status.includes(res.status), `${c.name}: status ${res.status} (want ${c.expect.status.join("|")}): ${res.body.slice(0, 300)}`);
     if (res.status >= 400) {
@@ -183,8 +186,11 @@ for (const c of HTTP_CASES) {
       assert.not.match(res.body, /\n\s+at /, "no stack trace");
       if (c.expect.code) assert.is(res.json?.error?.code, c.expect.code, res.body);
     }
-    if (res.status === 202) {
-      const end = await terminalEvent(server.base, res.json!.id!);
+    // Dropped before any answer: the job the request created (if any) must end with the code.
+    const jobId = res.status === 202 ? res.json!.id! : res.status === 0 && c.expect.code ? createdJobs()[jobsBefore] : undefined;
+    if (res.status === 0 && c.expect.code) assert.ok(jobId, "the dropped upload had created a job");
+    if (jobId) {
+      const end = await terminalEvent(server.base, jobId);
       if (c.expect.completes) {
         assert.is(end.type, "completed", JSON.stringify(end));
         assert.match(end.type === "completed" ? end.text : "", c.expect.completes);
