@@ -188,6 +188,16 @@ test("errors show their code and message: 413 upload and a file that is not audi
   await page.close();
 });
 
+test("Cancel stops a running job", async () => {
+  const { page } = await openPage(server.base);
+  const { body } = await startJob(page, recording("librivox_sonnet001_en.mp3").path, "en");
+  await page.waitForSelector("article[data-phase=running]");
+  await page.click("[data-testid=cancel]");
+  await page.waitForSelector("article[data-phase=cancelled] [data-testid=cancelled]");
+  assert.is((await snapshot(body.id)).status, "cancelled");
+  await page.close();
+});
+
 /** Every WebSocket the page opens goes to a closed port, as behind a proxy that refuses upgrades. */
 const BLOCK_WEBSOCKET = `
   const Real = window.WebSocket;
