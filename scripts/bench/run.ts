@@ -1,7 +1,8 @@
 // `npm run bench`: the numbers of the README's "Performance" section, as ratios measured
 // in one run (the machine is shared and noisy, so absolute seconds from different runs do not
 // compare). Writes bench-results/bench-<time>.json and prints a table.
-//   --quick   skip the build comparison, the non-default pool sizes and the 10-minute single pass
+//   --quick   skip the 2×2 pool size and the 10-minute single pass; one clip once for
+//             the build comparison, 4 recordings for overhead, a 30 s clip for throughput, the long job stopped after 3 windows
 //   AUDIO_DIR recordings + manifest.tsv (default ../shared/audio); MODEL_DIR as for the tests
 //   BENCH_UPLOAD_MBPS throttled upload rate for time-to-first-segment (default 2)
 import os from "node:os";
@@ -15,7 +16,7 @@ import { MODEL_FILE, transcribeBare } from "./bare.ts";
 import { loadBuild, type BuildLevel } from "./builds.ts";
 import { measureFanout } from "./fanout.ts";
 import { AUDIO_DIR, concatenated, decodePcm, head, recordings, wavBytesFor, writeJson, type Clip } from "./inputs.ts";
-import { cancelAfterFirstSegment, followJob, launch, memoryOf, transcribeViaServer, upload, type TestServer } from "./server.ts";
+import { cancelWhen, followJob, launch, memoryOf, transcribeViaServer, upload, type TestServer } from "./server.ts";
 import { printTable, type Row } from "./table.ts";
 
 const quick = process.argv.includes("--quick");
@@ -26,6 +27,8 @@ const CPUS = os.availableParallelism();
 const THREADS = 1;
 const UPLOAD_RATE = Number(process.env.BENCH_UPLOAD_MBPS ?? 2) * 1024 * 1024;
 const FANOUT_CLIENTS = 1000;
+/** Quick runs time the server path on these (a third of the kit's audio) instead of every recording. */
+const QUICK_FILES = ["jfk_inaugural_16k.wav", "librispeech_1221-135766-0001.wav", "asterisk_demo-congrats_8k.wav", "ami_ES2011a_headset0_40-46s.wav"];
 
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
@@ -46,27 +49,30 @@ async function loadModel(sw: typeof SmartWhisper): Promise<SmartWhisper.WhisperM
   return sw.WhisperModel.load(MODEL_FILE, false);
 }
 
-/** 0. The same audio through whisper.cpp built three ways. */
-async function buildComparison(clips: Clip[]): Promise<void> {
+/** 0. The same audio through whisper.cpp built three ways, interleaved so load changes hit every build alike. */
+async function buildComparison(clips: Clip[], rounds: number): Promise<void> {
   const levels: BuildLevel[] = ["native", "x86-64-v3", "default"];
-  const handles = levels.map((level) => loadBuild(level, log));
-  const seconds = new Map<BuildLevel, number>(levels.map((l) => [l, 0]));
-  const texts = new Map<BuildLevel, string[]>(levels.map((l) => [l, []]));
-  for (const handle of handles) {
-    const model = await loadModel(handle.module);
-    for (const clip of clips) {
-      const r = await transcribeBare(handle.module, model, decodePcm(clip.path), { language: "auto", threads: THREADS });
-      seconds.set(handle.level, seconds.get(handle.level)! + r.seconds);
-      texts.get(handle.level)!.push(r.text);
+  const builds = await Promise.all(levels.map(async (level) => {
+    const handle = loadBuild(level, log);
+    return { handle, model: await loadModel(handle.module), seconds: 0, texts: [] as string[] };
+  }));
+  const pcm = clips.map((c) => decodePcm(c.path));
+  for (let round = 0; round < rounds; round++) {
+    for (const audio of pcm) {
+      for (const b of builds) {
+        const r = await transcribeBare(b.handle.module, b.model, audio, { language: "auto", threads: THREADS });
+        b.seconds += r.seconds;
+        if (round === 0) b.texts.push(r.text);
+      }
     }
-    await model.free();
-    log(`build ${handle.level}: ${seconds.get(handle.level)!.toFixed(2)} s`);
   }
-  const native = seconds.get("native")!;
-  const sameText = (l: BuildLevel) => texts.get(l)!.join("|") === texts.get("native")!.join("|");
-  results.build = { clips: clips.map((c) => c.name), seconds: Object.fromEntries(seconds), sameText: Object.fromEntries(levels.map((l) => [l, sameText(l)])) };
-  for (const l of levels.slice(1)) {
-    rows.push({ item: "0 build", what: `${l} / native time (same text: ${sameText(l) ? "yes" : "NO"})`, value: `${r2(seconds.get(l)! / native)}x`, target: "native fastest", met: seconds.get(l)! >= native });
+  await Promise.all(builds.map((b) => b.model.free()));
+  const [native, ...others] = builds;
+  results.build = { clips: clips.map((c) => c.name), rounds, seconds: Object.fromEntries(builds.map((b) => [b.handle.level, r2(b.seconds)])) };
+  for (const b of others) {
+    const sameText = b.texts.join("|") === native!.texts.join("|");
+    log(`build ${b.handle.level}: ${b.seconds.toFixed(1)} s vs native ${native!.seconds.toFixed(1)} s`);
+    rows.push({ item: "0 build", what: `${b.handle.level} / native time (same text: ${sameText ? "yes" : "NO"})`, value: `${r2(b.seconds / native!.seconds)}x`, target: "native fastest", met: b.seconds >= native!.seconds });
   }
 }
 
@@ -113,7 +119,8 @@ function pooledWer(refs: string[], hyps: string[]): number {
 async function throughput(clip: Clip): Promise<void> {
   const configs: { name: string; env: Record<string, string> }[] = [{ name: `default POOL_SIZE=${CPUS} × THREADS=auto (=1)`, env: {} }];
   // 1×2: one job at a time with every core; 2×2: what splitting "the CPUs free right now" can reach (a window started alone keeps 2 threads).
-  if (!quick) configs.push({ name: "POOL_SIZE=1 × THREADS=2", env: { POOL_SIZE: "1", THREADS: "2" } }, { name: "POOL_SIZE=2 × THREADS=2", env: { POOL_SIZE: "2", THREADS: "2" } });
+  configs.push({ name: "POOL_SIZE=1 × THREADS=2", env: { POOL_SIZE: "1", THREADS: "2" } });
+  if (!quick) configs.push({ name: "POOL_SIZE=2 × THREADS=2", env: { POOL_SIZE: "2", THREADS: "2" } });
   const out: Record<string, unknown>[] = [];
   let baseline: number | null = null;
   for (const config of configs) {
@@ -165,8 +172,12 @@ function longestProgressGap(events: JobEvent[]): number {
   return r2(Math.max(0, ...times.slice(1).map((t, i) => t - times[i]!)) / 1000);
 }
 
-/** 2 + 5 (+ 6 long part). Time to first segment and peak memory on the long file; memory on one minute. */
-async function longFile(long: Clip, minute: Clip): Promise<string> {
+/**
+ * 2 + 5 (+ 6 long part). Time to first segment and peak memory on the long file; memory on one
+ * minute. Quick runs stop the long job once it is fully uploaded and decoded and three windows
+ * are transcribed: by then a server that kept the audio in memory would hold all of it.
+ */
+async function longFile(long: Clip, minute: Clip): Promise<string | null> {
   const idle = await withServer({}, async (server) => memoryOf(server.child.pid!));
   const short = await withServer({}, async (server) => {
     await transcribeViaServer(server.base, minute.path, "en");
@@ -175,22 +186,26 @@ async function longFile(long: Clip, minute: Clip): Promise<string> {
   const mark = wavBytesFor(30);
   return withServer({}, async (server) => {
     const timing = await upload(server.base, long.path, { markBytes: mark, query: "language=en" });
-    const events = await followJob(server.base, timing.id);
+    let peak = memoryOf(server.child.pid!);
+    const events = quick
+      ? await cancelWhen(server.base, timing.id, (s) => s.progress.stage === "transcribe" && s.progress.processedSeconds >= 90, () => (peak = memoryOf(server.child.pid!)))
+      : await followJob(server.base, timing.id);
     const done = events.at(-1);
-    if (done?.type !== "completed") throw new Error(`long job ended with ${JSON.stringify(done)}`);
-    const peak = memoryOf(server.child.pid!);
+    if (!quick && done?.type !== "completed") throw new Error(`long job ended with ${JSON.stringify(done)}`);
+    if (!quick) peak = memoryOf(server.child.pid!);
     const full = timeToFirst(events, timing);
-    log(`long file at full speed: first segment ${full.fromStart} s after upload start, completed in ${((Date.parse(done.at) - timing.startedAt) / 1000).toFixed(1)} s`);
+    log(`long file at full speed: first segment ${full.fromStart} s after upload start, ${done?.type} after ${((Date.parse(done!.at) - timing.startedAt) / 1000).toFixed(1)} s`);
     const slow = await upload(server.base, long.path, { markBytes: mark, bytesPerSecond: UPLOAD_RATE, query: "language=en" });
-    const slowEvents = await cancelAfterFirstSegment(server.base, slow.id);
+    const slowEvents = await cancelWhen(server.base, slow.id, (s) => s.segments.length > 0);
     const throttled = timeToFirst(slowEvents, slow);
     const uploadSeconds = r2((slow.bodyDoneAt - slow.startedAt) / 1000);
     results.timeToFirstSegment = { file: long.name, audioSeconds: long.seconds, fullSpeed: full, throttled: { ...throttled, bytesPerSecond: UPLOAD_RATE, uploadSeconds }, longestProgressGapSeconds: longestProgressGap(events), progressEvents: events.filter((e) => e.type === "progress").length };
-    results.memory = { idleMb: idle, oneMinute: { file: minute.name, ...short }, long: { file: long.name, ...peak } };
+    results.memory = { idleMb: idle, oneMinute: { file: minute.name, ...short }, long: { file: long.name, completed: !quick, ...peak } };
     rows.push({ item: "2 first segment", what: `full speed: from upload start / from first 30 s sent`, value: `${full.fromStart} / ${full.fromFirst30s} s`, target: "≤ 3 s after 30 s", met: full.fromFirst30s <= 3 });
     rows.push({ item: "2 first segment", what: `throttled ${(UPLOAD_RATE / 1048576).toFixed(0)} MB/s (upload ${uploadSeconds} s): from start / from first 30 s; before upload end: ${throttled.beforeUploadEnd ? "yes" : "no"}`, value: `${throttled.fromStart} / ${throttled.fromFirst30s} s`, target: "≤ 3 s after 30 s", met: throttled.fromFirst30s <= 3 });
-    rows.push({ item: "5 memory", what: `peak RSS (VmHWM) ${Math.round(long.seconds / 60)}-min file vs 1-min file (idle server ${Math.round(idle.peakMb)} MB)`, value: `${Math.round(peak.peakMb)} vs ${Math.round(short.peakMb)} MB`, target: "within ~50 MB", met: Math.abs(peak.peakMb - short.peakMb) <= 50 });
-    return done.text;
+    const longWhat = quick ? `${Math.round(long.seconds / 60)}-min file (uploaded, decoded, 3 windows)` : `${Math.round(long.seconds / 60)}-min file`;
+    rows.push({ item: "5 memory", what: `peak RSS (VmHWM) ${longWhat} vs 1-min file (idle server ${Math.round(idle.peakMb)} MB)`, value: `${Math.round(peak.peakMb)} vs ${Math.round(short.peakMb)} MB`, target: "within ~50 MB", met: Math.abs(peak.peakMb - short.peakMb) <= 50 });
+    return done?.type === "completed" ? done.text : null;
   });
 }
 
@@ -205,19 +220,19 @@ async function main(): Promise<void> {
   results.quick = quick;
   results.note = "Shared 2-core machine with other work running; compare the ratios within this run, not absolute seconds across runs.";
 
-  if (!quick) await buildComparison(clips.filter((c) => c.name.startsWith("jfk_inaugural_16k") || c.name.startsWith("librispeech_1221-135766-0001")));
-  const kit = await overheadAndAccuracy(clips);
-  await throughput(minute);
+  await buildComparison(clips.filter((c) => (quick ? ["jfk_inaugural_16k.wav"] : ["jfk_inaugural_16k.wav", "librispeech_1221-135766-0001.wav"]).includes(c.name)), quick ? 1 : 2);
+  const kit = await overheadAndAccuracy(quick ? clips.filter((c) => QUICK_FILES.includes(c.name)) : clips);
+  await throughput(quick ? head(long, 30, WORK_DIR) : minute);
   await fanout(minute);
   const windowedLong = await longFile(long, minute);
 
-  const refs = clips.map((c) => c.reference);
+  const refs = clips.filter((c) => !quick || QUICK_FILES.includes(c.name)).map((c) => c.reference);
   const kitSingle = pooledWer(refs, kit.bare);
   const kitWindowed = pooledWer(refs, kit.server);
   const accuracy: Record<string, unknown> = { kit: { singlePass: kitSingle, windowed: kitWindowed } };
   rows.push({ item: "6 accuracy", what: "pooled WER, kit recordings: windowed server vs single pass", value: `${pct(kitWindowed)} vs ${pct(kitSingle)}`, target: "≤ +0.5 pt", met: kitWindowed - kitSingle <= 0.005 });
-  const longWindowed = wordErrorRate(long.reference, windowedLong).wer;
-  if (!quick) {
+  if (windowedLong !== null) {
+    const longWindowed = wordErrorRate(long.reference, windowedLong).wer;
     const sw = loadBuild("native", log).module;
     const model = await loadModel(sw);
     const single = await transcribeBare(sw, model, decodePcm(long.path), { language: "en", threads: THREADS });
@@ -225,7 +240,7 @@ async function main(): Promise<void> {
     const longSingle = wordErrorRate(long.reference, single.text).wer;
     accuracy.long = { file: long.name, singlePass: longSingle, windowed: longWindowed, singlePassSeconds: single.seconds };
     rows.push({ item: "6 accuracy", what: `WER ${Math.round(long.seconds / 60)}-min file: windowed server vs single pass`, value: `${pct(longWindowed)} vs ${pct(longSingle)}`, target: "≤ +0.5 pt", met: longWindowed - longSingle <= 0.005 });
-  } else accuracy.long = { file: long.name, windowed: longWindowed };
+  }
   results.accuracy = accuracy;
 
   results.loadAverageAtEnd = os.loadavg();

@@ -95,13 +95,19 @@ export async function followJob(base: string, id: string): Promise<JobEvent[]> {
   return (await readSse(base, id)).events;
 }
 
-/** Waits until the job has its first segment, then cancels it: the rest of a long file is not needed. */
-export async function cancelAfterFirstSegment(base: string, id: string): Promise<JobEvent[]> {
+/** Polls the job's snapshot until `ready` holds or the job ends. */
+export async function waitForSnapshot(base: string, id: string, ready: (s: JobSnapshot) => boolean): Promise<JobSnapshot> {
   for (;;) {
     const snapshot = (await (await fetch(`${base}/api/jobs/${id}`)).json()) as JobSnapshot;
-    if (snapshot.segments.length > 0 || snapshot.endedAt) break;
+    if (ready(snapshot) || snapshot.endedAt) return snapshot;
     await delay(200);
   }
+}
+
+/** Waits until `ready` holds, then cancels the job (the rest of a long file is not needed) and returns its events. */
+export async function cancelWhen(base: string, id: string, ready: (s: JobSnapshot) => boolean, before: () => void = () => undefined): Promise<JobEvent[]> {
+  await waitForSnapshot(base, id, ready);
+  before();
   await cancel(base, id);
   return followJob(base, id);
 }
