@@ -19,11 +19,6 @@ function session(): Promise<ort.InferenceSession> {
   return shared;
 }
 
-/** Loads the model now, so the first live session does not pay for it. */
-export async function loadVad(): Promise<void> {
-  await session();
-}
-
 /**
  * Speech probability per 32 ms frame of one continuous audio stream (Silero VAD, an LSTM, so
  * frames must be fed in order). Calls must not overlap: each waits for the previous state.

@@ -17,10 +17,6 @@ export class PcmBuffer {
     return this.start + this.length;
   }
 
-  get held(): number {
-    return this.length;
-  }
-
   /** False (and nothing stored) when the samples do not fit. */
   append(pcm: Float32Array): boolean {
     if (this.length + pcm.length > this.data.length) return false;

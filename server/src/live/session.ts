@@ -9,7 +9,7 @@ import { createIntake, type AudioIntake } from "./intake.ts";
 import { SpeechTracker } from "./speech.ts";
 
 /** Above file jobs (priority 0): a live decode takes the next free context. */
-export const LIVE_PRIORITY = 10;
+const LIVE_PRIORITY = 10;
 /** New audio needed before the buffer is decoded again. */
 const STEP_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
 /** Less audio than this gives whisper too little to guess from (and it loops on the padding). */
@@ -100,7 +100,7 @@ export class LiveSession {
     this.intake.destroy();
   }
 
-  fail(code: ErrorCode, message: string, closeCode: number): void {
+  private fail(code: ErrorCode, message: string, closeCode: number): void {
     if (this.closed) return;
     this.deps.log.info({ sessionId: this.id, code }, `live session failed: ${message}`);
     this.out.send({ type: "error", code, message });
@@ -254,7 +254,7 @@ export class LiveSession {
 }
 
 /** Words with session times; words whisper placed in the silence padding are dropped. */
-export function toWords(segments: RawSegment[], offset: number, duration: number): Word[] {
+function toWords(segments: RawSegment[], offset: number, duration: number): Word[] {
   const words: Word[] = [];
   for (const s of segments) {
     for (const w of s.words ?? interpolated(s)) {
@@ -279,7 +279,7 @@ function interpolated(s: RawSegment): { word: string; from: number; to: number }
 }
 
 /** Encoder frames covering the buffer plus a second of margin, rounded up to a multiple of 64. */
-export function audioContextFor(samples: number): number {
+function audioContextFor(samples: number): number {
   return Math.min(1500, Math.ceil(((samples / SAMPLE_RATE + 1) * 50) / 64) * 64);
 }
 
