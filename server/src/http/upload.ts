@@ -194,6 +194,7 @@ function feed(job: Job, source: Readable, counter: Transform, input: Writable): 
     };
     source.on("error", fail);
     counter.on("error", fail);
+    if (source.destroyed) return fail(source.errored);
     // The job can end while bytes still arrive (decode failed, too long, cancelled): answer with its reason.
     input.on("close", () => {
       if (settled || !job.ended) return;
@@ -211,6 +212,8 @@ function feed(job: Job, source: Readable, counter: Transform, input: Writable): 
 
 async function rawUpload(deps: UploadDeps, body: Readable, options: JobOptions, declared: number | null): Promise<Job> {
   body.pause();
+  // The client may leave while the decoder starts; feed() sees that through `destroyed`, not this event.
+  body.on("error", () => undefined);
   const { job, input } = await deps.jobs.create(options, declared);
   const counter = byteCounter(deps.maxUploadBytes, (n) => {
     job.facts.uploadedBytes = n;
