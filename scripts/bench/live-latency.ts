@@ -22,7 +22,7 @@ interface TimedWord {
 
 /** Word end times (s) of the whole recording, from one whisper pass with token timestamps. */
 async function wordEnds(model: WhisperModel, pcm: Buffer): Promise<TimedWord[]> {
-  const segments = await transcribeWindow(model, { pcm: s16ToFloat32(pcm), language: "en", translate: false, prompt: "", threads: 2, beamSize: 5, wordTimestamps: true }, () => undefined);
+  const segments = await transcribeWindow(model, { pcm: s16ToFloat32(pcm), language: "en", translate: false, prompt: "", threads: 1, beamSize: 5, wordTimestamps: true }, () => undefined);
   return segments.flatMap((s) => (s.words ?? []).flatMap((w) => normalizeWords(w.word).map((word) => ({ word, end: w.to / 1000 }))));
 }
 
@@ -72,7 +72,7 @@ async function main() {
     inputs.push({ file, pcm, words: await wordEnds(model, pcm) });
   }
   await model.free();
-  const server = await startTestServer({ LOG_LEVEL: "warn" });
+  const server = await startTestServer();
   const all = { idle: { final: [] as number[], seen: [] as number[] }, busy: { final: [] as number[], seen: [] as number[] } };
   console.log("recording                            | load     | final p50   p90 | partial p50   p90 | words");
   try {
