@@ -34,6 +34,14 @@ export function skipCommitted(committed: string[], hyp: string[]): number {
   return best;
 }
 
+/** The longest k such that the last k words of `before` are the first k of `words`. */
+function overlap(before: string[], words: string[]): number {
+  for (let k = Math.min(before.length, words.length); k > 0; k--) {
+    if (before.slice(-k).every((w, i) => w === words[i])) return k;
+  }
+  return 0;
+}
+
 function commonPrefix(a: Word[], b: Word[]): number {
   let n = 0;
   while (n < a.length && n < b.length && normalize(a[n]!.text) === normalize(b[n]!.text)) n++;
@@ -46,16 +54,19 @@ function commonPrefix(a: Word[], b: Word[]): number {
  * committed. Committed words are never revised; the rest is the partial.
  */
 export class LocalAgreement {
-  /** Normalised words committed from the audio still in the buffer. */
-  private committed: string[] = [];
+  /** Words committed from the audio still in the buffer. */
+  private committed: Word[] = [];
   private previousTail: Word[] = [];
+  /** The last committed words before a trim: a hypothesis that starts with them repeats them. */
+  private carry: string[] = [];
 
   /** Returns the newly committed words and the still-uncommitted tail of `hyp`. */
   update(hyp: Word[]): { committed: Word[]; tail: Word[] } {
     const tail = this.tailOf(hyp);
     const agreed = commonPrefix(this.previousTail, tail);
     const committed = tail.slice(0, agreed);
-    this.committed.push(...committed.map((w) => normalize(w.text)));
+    this.committed.push(...committed);
+    if (committed.length > 0) this.carry = [];
     this.previousTail = tail.slice(agreed);
     return { committed, tail: this.previousTail };
   }
@@ -71,9 +82,23 @@ export class LocalAgreement {
   reset(): void {
     this.committed = [];
     this.previousTail = [];
+    this.carry = [];
+  }
+
+  /** The last word committed from the audio still in the buffer. */
+  get lastCommitted(): Word | undefined {
+    return this.committed.at(-1);
+  }
+
+  /** The buffer was trimmed at the end of the last committed word; the uncommitted tail stays. */
+  trimmedToCommitted(): void {
+    this.carry = this.committed.slice(-3).map((w) => normalize(w.text));
+    this.committed = [];
   }
 
   private tailOf(hyp: Word[]): Word[] {
-    return hyp.slice(skipCommitted(this.committed, hyp.map((w) => normalize(w.text))));
+    const words = hyp.map((w) => normalize(w.text));
+    if (this.committed.length === 0) return hyp.slice(overlap(this.carry, words));
+    return hyp.slice(skipCommitted(this.committed.map((w) => normalize(w.text)), words));
   }
 }

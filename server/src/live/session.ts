@@ -139,11 +139,23 @@ export class LiveSession {
     const utteranceEnd = this.speech.utteranceEnd(start);
     if (utteranceEnd !== null) return void this.decode(utteranceEnd, "commit");
     if (this.audioComplete) return void this.decode(analyzed, "commit");
-    if (analyzed - start >= this.deps.config.liveMaxBufferSeconds * SAMPLE_RATE) {
-      const pcm = this.buffer.slice(start, analyzed);
-      return void this.decode(start + quietestCut(pcm, 2), "commit");
-    }
+    if (analyzed - start >= this.deps.config.liveMaxBufferSeconds * SAMPLE_RATE) return this.shorten();
     if (analyzed - start >= MIN_HYPOTHESIS_SAMPLES && analyzed - this.lastDecodedTo >= STEP_SAMPLES) void this.decode(analyzed, "agree");
+  }
+
+  /**
+   * Long unbroken speech: the buffer is trimmed at the end of the last word two decodes agreed on,
+   * keeping the uncommitted tail. With nothing agreed yet, it is cut at a quiet point and committed.
+   */
+  private shorten(): void {
+    const last = this.agreement.lastCommitted;
+    if (!last) {
+      const start = this.buffer.start;
+      return void this.decode(start + quietestCut(this.buffer.slice(start, this.speech.analyzedTo), 2), "commit");
+    }
+    this.buffer.trimTo(Math.round(last.end * SAMPLE_RATE));
+    this.agreement.trimmedToCommitted();
+    this.pump();
   }
 
   private dropBefore(at: number): void {

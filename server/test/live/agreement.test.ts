@@ -22,6 +22,18 @@ test("LocalAgreement-2 commits only what two consecutive decodes agree on, once"
   assert.is(texts(la.commitAll(words("And so my fellow Americans ask not what your country"))), "not what your country");
 });
 
+test("after a trim at the last committed word, a redecode that still hears it does not repeat it", () => {
+  const la = new LocalAgreement();
+  la.update(words("ask what you can"));
+  la.update(words("ask what you can do"));
+  assert.is(la.lastCommitted?.text, "can");
+  la.trimmedToCommitted();
+  let r = la.update(words("can do for"));
+  assert.is(texts(r.committed), "do", "agreed with the tail kept across the trim; 'can' not repeated");
+  r = la.update(words("for your country"));
+  assert.is(texts(r.committed), "for");
+});
+
 test("a redecode that spells committed words differently neither repeats nor drops the next word", () => {
   assert.is(skipCommitted(["fellow", "americans"], ["fellowamericans", "ask", "not"]), 1);
   assert.is(skipCommitted(["ask", "not"], ["ask", "knot", "what"]), 2);
