@@ -134,7 +134,10 @@ export class AccessPolicy {
     if (this.needsKey(facts.method, facts.path, websocket) && !this.hasKey(authorization, query)) {
       return {
         code: "unauthorized",
-        message: "An API key is required: send `Authorization: Bearer <key>` (or `?access_token=<key>` for EventSource/WebSocket).",
+        message:
+          authorization || query.has("access_token")
+            ? "The API key is not valid."
+            : "An API key is required: send `Authorization: Bearer <key>` (or `?access_token=<key>` for EventSource/WebSocket).",
         headers: { "WWW-Authenticate": 'Bearer realm="whisperrr"' },
       };
     }

@@ -72,6 +72,8 @@ function runDecoder(job: Job, deps: PipelineDeps, spool: PcmSpool, file: Decoder
     if (s > deps.config.maxAudioSeconds) decoder.kill(tooLong(deps.config));
   });
   decoder.on("failed", (failure) => {
+    // A job that already ended killed its own decoder: nothing failed.
+    if (job.ended) return spool.end();
     deps.log.warn({ jobId: job.id, stage: "decode", code: failure.code, reason: failure.message }, "decode failed");
     job.fail(failure.code, failure.message);
     spool.end();
