@@ -15,6 +15,7 @@ import type { JobService } from "../jobs/service.ts";
 import { LiveSession } from "../live/session.ts";
 import { trackLiveSession } from "../metrics/track.ts";
 import { parseJobOptions } from "./options.ts";
+import { upgradeWith } from "./upgrade.ts";
 
 interface LiveSocket {
   session: LiveSession | null;
@@ -90,15 +91,7 @@ export function mountLiveSocket(app: TemplatedApp, jobs: JobService, config: Con
     maxBackpressure: 1 << 20,
     // The bundled uWS typings declare this flag as a number; 1 means on.
     closeOnBackpressureLimit: 1,
-    upgrade: (res, req, context) => {
-      res.upgrade<LiveSocket>(
-        { session: null, gone: false, startTimer: null, untrack: () => undefined },
-        req.getHeader("sec-websocket-key"),
-        req.getHeader("sec-websocket-protocol"),
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
-    },
+    upgrade: upgradeWith<LiveSocket>(() => ({ session: null, gone: false, startTimer: null, untrack: () => undefined })),
     open: (ws) => {
       sockets.add(ws);
       const limit = config.liveIdleTimeoutSeconds;

@@ -3,6 +3,7 @@ import { JOB_ID_PATTERN, WS_CLOSE_GOING_AWAY, type ErrorCode, type WsClientMessa
 import type { EventHub } from "../events/hub.ts";
 import type { JobService } from "../jobs/service.ts";
 import { recordFanout, trackConnection } from "../metrics/track.ts";
+import { upgradeWith } from "./upgrade.ts";
 
 export interface WsOptions {
   maxSubscriptions: number;
@@ -99,15 +100,7 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
     maxBackpressure: options.maxBackpressure,
     // The bundled uWS typings declare this flag as a number; 1 means on.
     closeOnBackpressureLimit: 1,
-    upgrade: (res, req, context) => {
-      res.upgrade<SocketState>(
-        { subscriptions: new Set(), replaying: new Map(), untrack: () => undefined },
-        req.getHeader("sec-websocket-key"),
-        req.getHeader("sec-websocket-protocol"),
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
-    },
+    upgrade: upgradeWith<SocketState>(() => ({ subscriptions: new Set(), replaying: new Map(), untrack: () => undefined })),
     open: (ws) => {
       sockets.add(ws);
       ws.getUserData().untrack = trackConnection("ws");

@@ -1,3 +1,5 @@
+import { editDistanceRow } from "../transcript/edit-distance.ts";
+
 /** A word of a hypothesis, with its times in session seconds. */
 export interface Word {
   text: string;
@@ -21,14 +23,7 @@ export function skipCommitted(committed: string[], hyp: string[]): number {
   /** Letter offset in `letters` where each word boundary j (0..hyp.length) falls. */
   const boundaries = [0];
   for (const w of hyp) boundaries.push(boundaries.at(-1)! + w.length);
-  let prev = Array.from({ length: letters.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= target.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= letters.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (target[i - 1] === letters[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
+  const prev = editDistanceRow(target, letters);
   let best = 0;
   for (let j = 1; j < boundaries.length; j++) if (prev[boundaries[j]!]! < prev[boundaries[best]!]!) best = j;
   return best;

@@ -1,3 +1,5 @@
+import { editDistanceRow } from "../../src/transcript/edit-distance.ts";
+
 /** Word error rate as the tests and benchmarks score it: normalised words, Levenshtein distance. */
 const SMALL_NUMBERS = [
   "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -17,15 +19,7 @@ export function normalizeWords(text: string): string[] {
 }
 
 export function editDistance(ref: string[], hyp: string[]): number {
-  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= hyp.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[hyp.length]!;
+  return editDistanceRow(ref, hyp)[hyp.length]!;
 }
 
 export interface WerScore {
