@@ -8,7 +8,7 @@ import { ROOT_DIR, SETTINGS, loadConfig } from "../../src/config.ts";
 import { recording } from "../support/audio.ts";
 import { uploadRaw } from "../support/client.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { compose, dockerfile, durationSeconds, nginxLocations, read, templateVariables } from "./deploy-files.ts";
+import { compose, composeDefault, composeDefaults, dockerfile, durationSeconds, nginxIncludes, nginxLocations, read, templateVariables } from "./deploy-files.ts";
 
 const { services, volumes } = compose();
 const app = services.whisperrr!;
@@ -24,18 +24,6 @@ const CONTAINER_VALUES: Record<string, string> = {
   THREADS: "likewise: the CPUs to share are the cpus limit",
 };
 
-/** `${NAME:-default}` → default; a literal → itself. Fails on a reference to another variable. */
-function composeDefault(name: string, value: string | number): string {
-  const text = String(value);
-  const ref = text.match(/^\$\{([A-Z_][A-Z0-9_]*):-(.*)\}$/);
-  if (!ref) {
-    assert.not.match(text, /\$/, `${name}: only the \${${name}:-default} form may interpolate`);
-    return text;
-  }
-  assert.is(ref[1], name, `${name} is overridden by the variable of the same name`);
-  return ref[2]!;
-}
-
 let server: TestServer;
 test.before(async () => {
   server = await startTestServer({ POOL_SIZE: "1" });
@@ -48,7 +36,7 @@ test("compose sets every setting of config.ts, nothing else, each with the confi
   const settings = [...settingByEnv.keys()];
   assert.equal(Object.keys(env).sort(), [...settings].sort(), "environment names = SETTINGS env names");
   const defaults = loadConfig({});
-  const resolved = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, composeDefault(name, value)]));
+  const resolved = composeDefaults(app);
   const config = loadConfig(resolved);
   for (const name of settings) {
     const key = settingByEnv.get(name)!.key;
@@ -74,7 +62,7 @@ test("healthcheck: the image's and compose's are the same /readyz probe, with ro
   assert.is(check.test[0], "CMD");
   assert.ok(durationSeconds(check.interval) <= 30 && durationSeconds(check.timeout) < durationSeconds(check.interval));
   assert.ok(check.retries >= 2);
-  assert.ok(durationSeconds(check.start_period) >= 120, "start_period covers a first-start model download and load");
+  assert.ok(durationSeconds(check.start_period!) >= 120, "start_period covers a first-start model download and load");
 });
 
 test("the healthcheck command passes against a ready server and fails when nothing answers", () => {
@@ -105,7 +93,10 @@ test("service basics: restart policy, model volume, resource limits", () => {
 test("nginx profile: waits for a healthy server; its templates use exactly the variables compose gives it", () => {
   assert.ok(nginx.profiles?.includes("proxy"));
   assert.is(nginx.depends_on?.whisperrr?.condition, "service_healthy");
-  assert.equal([...templateVariables()].sort(), Object.keys(nginx.environment!).sort());
+  assert.equal([...templateVariables(nginx)].sort(), Object.keys(nginx.environment!).sort());
+  const includes = nginxIncludes(nginx);
+  assert.equal(includes.map((i) => i.file).sort(), ["whisperrr-locations.inc", "whisperrr-upstream.inc"]);
+  assert.ok(includes.every((i) => i.mounted), `every included file is rendered from a mounted template: ${JSON.stringify(includes)}`);
   assert.is(nginx.environment!.MAX_UPLOAD_MB, env.MAX_UPLOAD_MB, "nginx's body limit is the server's MAX_UPLOAD_MB");
   for (const mount of nginx.volumes!) assert.ok(existsSync(path.join(ROOT_DIR, mount.split(":")[0]!)), `${mount} exists`);
   const locations = read("deploy/nginx/templates/whisperrr-locations.inc.template");

@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
+import * as assert from "uvu/assert";
 import { parse } from "yaml";
 import { ROOT_DIR } from "../../src/config.ts";
 
@@ -14,14 +15,34 @@ export interface ComposeService {
   environment?: Record<string, string | number>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period?: string };
   stop_signal?: string;
   stop_grace_period?: string;
-  deploy?: { resources?: { limits?: { cpus?: string; memory?: string } } };
+  user?: string;
+  command?: string[];
+  deploy?: { replicas?: number; resources?: { limits?: { cpus?: string; memory?: string } } };
 }
 
+/** compose.yaml as Docker Compose reads it: `<<: *anchor` merge keys applied. */
 export function compose(): { services: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
-  return parse(read("compose.yaml"));
+  return parse(read("compose.yaml"), { merge: true });
+}
+
+/** `${NAME:-default}` → default; a literal → itself. Fails on a reference to another variable. */
+export function composeDefault(name: string, value: string | number): string {
+  const text = String(value);
+  const ref = text.match(/^\$\{([A-Z_][A-Z0-9_]*):-(.*)\}$/);
+  if (!ref) {
+    assert.not.match(text, /\$/, `${name}: only the \${${name}:-default} form may interpolate`);
+    return text;
+  }
+  assert.is(ref[1], name, `${name} is overridden by the variable of the same name`);
+  return ref[2]!;
+}
+
+/** Every setting as a service's environment gives it with no variable set in the shell or .env. */
+export function composeDefaults(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, composeDefault(name, value)]));
 }
 
 /** `10s`, `5m`, `1m30s` → seconds. */
@@ -57,14 +78,43 @@ export function scriptLines(file: string): string[] {
   return read(file).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
 }
 
-export const NGINX_TEMPLATES = ["deploy/nginx/templates/default.conf.template", "deploy/nginx/templates/whisperrr-locations.inc.template"];
+export const NGINX_LOCATIONS_TEMPLATE = "deploy/nginx/templates/whisperrr-locations.inc.template";
+const NGINX_TEMPLATE_DIR = "/etc/nginx/templates";
+
+/**
+ * The templates an nginx service's container sees in /etc/nginx/templates, from its bind mounts
+ * (a whole directory or single files): rendered file name (`.template` dropped) → repo path.
+ */
+export function mountedTemplates(service: ComposeService): Map<string, string> {
+  const templates = new Map<string, string>();
+  for (const mount of service.volumes ?? []) {
+    const [source, target] = mount.split(":") as [string, string];
+    const file = path.normalize(source);
+    if (target === NGINX_TEMPLATE_DIR && statSync(path.join(ROOT_DIR, file)).isDirectory()) {
+      for (const name of readdirSync(path.join(ROOT_DIR, file))) {
+        if (name.endsWith(".template")) templates.set(name.replace(/\.template$/, ""), path.join(file, name));
+      }
+    } else if (path.dirname(target) === NGINX_TEMPLATE_DIR && target.endsWith(".template")) {
+      templates.set(path.basename(target, ".template"), file);
+    }
+  }
+  return templates;
+}
 
 /** `${NAME}` placeholders the official nginx image fills from the service environment. */
-export function templateVariables(): Set<string> {
-  return new Set(NGINX_TEMPLATES.flatMap((f) => [...read(f).matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]!)));
+export function templateVariables(service: ComposeService): Set<string> {
+  return new Set([...mountedTemplates(service).values()].flatMap((f) => [...read(f).matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]!)));
+}
+
+/** Files of /etc/nginx/conf.d the service's templates `include`, each with whether a template renders it. */
+export function nginxIncludes(service: ComposeService): { file: string; mounted: boolean }[] {
+  const templates = mountedTemplates(service);
+  return [...templates.values()].flatMap((f) =>
+    [...read(f).matchAll(/^\s*include \/etc\/nginx\/conf\.d\/(\S+);$/gm)].map((m) => ({ file: m[1]!, mounted: templates.has(m[1]!) })),
+  );
 }
 
 /** The `location` lines of the nginx config: modifier (`=`, `~` or none) and path or pattern. */
 export function nginxLocations(): { modifier: string; path: string }[] {
-  return [...read(NGINX_TEMPLATES[1]!).matchAll(/^location\s+(?:(=|~\*?|\^~)\s+)?(\S+)\s*\{/gm)].map((m) => ({ modifier: m[1] ?? "", path: m[2]! }));
+  return [...read(NGINX_LOCATIONS_TEMPLATE).matchAll(/^location\s+(?:(=|~\*?|\^~)\s+)?(\S+)\s*\{/gm)].map((m) => ({ modifier: m[1] ?? "", path: m[2]! }));
 }

@@ -1,26 +1,40 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
+import WebSocket from "ws";
 import type { JobSnapshot } from "@whisperrr/shared";
 import { assertCompletedFlow } from "../support/assertions.ts";
 import { recording } from "../support/audio.ts";
 import { readWs, uploadMultipart, uploadRaw } from "../support/client.ts";
 import { startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { wordErrorRate } from "../support/wer.ts";
-import { NGINX_TEMPLATES, read } from "./deploy-files.ts";
+import { compose, mountedTemplates, read, type ComposeService } from "./deploy-files.ts";
 
 const NGINX = "/usr/sbin/nginx";
 const MAX_UPLOAD_MB = "1";
+/** The compose services running nginx: `nginx` (profile proxy) and `nginx-scale` (profile scale). */
+const SERVICES = ["nginx", "nginx-scale"] as const;
+type NginxService = (typeof SERVICES)[number];
+
+interface RunningNginx {
+  process: ChildProcess;
+  /** http://127.0.0.1:port of its HTTP server. */
+  base: string;
+  port: number;
+  tlsPort: number;
+  /** Its config, logs and temporary files. */
+  dir: string;
+}
+
 let server: TestServer;
-let nginx: ChildProcess;
-let proxy: string;
-let tlsPort: number;
+const running = new Map<NginxService, RunningNginx>();
+const nginx = (name: NginxService) => running.get(name)!;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,19 +47,27 @@ function freePort(): Promise<number> {
 }
 
 /**
- * The repo's nginx templates rendered as the nginx image would (same variables), listening on a
- * loopback port, with every file nginx writes in `dir`, inside a minimal main config.
+ * The templates the compose service mounts, rendered as the nginx image would (the variables of
+ * its compose environment, the upstream being the test server), listening on a loopback port,
+ * with every file nginx writes in `dir`, inside a minimal main config.
  */
-function renderConfig(dir: string, listenPort: number, upstreamPort: number, tlsPort: number): string {
+function renderConfig(service: ComposeService, dir: string, listenPort: number, upstreamPort: number, tlsPort: number): string {
   const vars: Record<string, string> = { MAX_UPLOAD_MB, WHISPERRR_UPSTREAM: `127.0.0.1:${upstreamPort}` };
-  const render = (file: string) => read(file).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => vars[name] ?? `<unset ${name}>`);
-  const [mainTemplate, locationsTemplate] = NGINX_TEMPLATES as [string, string];
-  const locations = path.join(dir, "whisperrr-locations.inc");
-  writeFileSync(locations, render(locationsTemplate));
-  const site = enableTls(render(mainTemplate), dir, tlsPort)
-    .replace(/^(\s*)listen 80 /m, `$1listen 127.0.0.1:${listenPort} `)
-    .replace(/^(\s*)include \/etc\/nginx\/conf\.d\/whisperrr-locations\.inc;/gm, `$1include ${locations};`);
-  assert.not.match(site + read(locationsTemplate), /<unset /, "every template variable has a value");
+  assert.equal(Object.keys(vars).sort(), Object.keys(service.environment!).sort(), "the test sets only what compose sets");
+  const render = (file: string) =>
+    read(file)
+      .replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => vars[name] ?? `<unset ${name}>`)
+      // Debian 12's nginx (1.22) predates `resolve` in upstream servers (open source since 1.27.3);
+      // here the upstream is an address anyway.
+      .replace(/^(\s*server \S+) resolve;$/m, "$1;");
+  const localIncludes = (text: string) => text.replace(/^(\s*)include \/etc\/nginx\/conf\.d\//gm, `$1include ${dir}/`);
+  const templates = mountedTemplates(service);
+  for (const [name, file] of templates) {
+    const text = render(file);
+    assert.not.match(text, /<unset /, `every variable of ${file} has a value`);
+    writeFileSync(path.join(dir, name), localIncludes(text));
+  }
+  const site = localIncludes(enableTls(render(templates.get("default.conf")!), dir, tlsPort)).replace(/^(\s*)listen 80 /m, `$1listen 127.0.0.1:${listenPort} `);
   assert.match(site, new RegExp(`listen 127\\.0\\.0\\.1:${listenPort} default_server;`));
   writeFileSync(path.join(dir, "site.conf"), site);
   const conf = path.join(dir, "nginx.conf");
@@ -86,26 +108,36 @@ function enableTls(site: string, dir: string, port: number): string {
   return site.replace(block!, enabled);
 }
 
+/** nginx with the config of compose service `name`, in front of the test server. */
+async function startNginx(name: NginxService): Promise<RunningNginx> {
+  const dir = mkdtempSync(path.join(tmpdir(), `whisperrr-${name}-`));
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const conf = renderConfig(compose().services[name]!, dir, port, server.port, tlsPort);
+  const args = ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")];
+  const check = spawnSync(NGINX, [...args, "-t"], { encoding: "utf8" });
+  assert.is(check.status, 0, `${name}: nginx -t: ${check.stderr}`);
+  const child = spawn(NGINX, [...args, "-g", "daemon off;"], { stdio: "ignore" });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 20_000, `${name} proxying`);
+  return { process: child, base, port, tlsPort, dir };
+}
+
+async function stopNginx({ process: child, dir }: RunningNginx): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGQUIT");
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 test.before(async () => {
   // Short greedy windows: several windows per file, so events keep coming while the job runs.
   server = await startTestServer({ POOL_SIZE: "1", MAX_UPLOAD_MB, WINDOW_SECONDS: "10", BEAM_SIZE: "1" });
-  const dir = mkdtempSync(path.join(tmpdir(), "whisperrr-nginx-"));
-  const port = await freePort();
-  tlsPort = await freePort();
-  const conf = renderConfig(dir, port, server.port, tlsPort);
-  const args = ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")];
-  const check = spawnSync(NGINX, [...args, "-t"], { encoding: "utf8" });
-  assert.is(check.status, 0, `nginx -t: ${check.stderr}`);
-  nginx = spawn(NGINX, [...args, "-g", "daemon off;"], { stdio: "ignore" });
-  proxy = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${proxy}/healthz`)).status === 200, 20_000, "nginx proxying");
+  for (const name of SERVICES) running.set(name, await startNginx(name));
 });
 test.after(async () => {
-  if (nginx?.exitCode === null) {
-    const exited = new Promise((r) => nginx.once("exit", r));
-    nginx.kill("SIGQUIT");
-    await exited;
-  }
+  for (const proxy of running.values()) await stopNginx(proxy);
   await server?.stop();
 });
 
@@ -116,7 +148,7 @@ interface ProxiedStream {
 }
 
 /** Reads the SSE stream through the proxy, asking the server directly how far the job is when key events arrive. */
-function readSseThroughProxy(jobId: string, onQueued: () => Promise<void>): Promise<ProxiedStream> {
+function readSseThroughProxy(proxy: string, jobId: string, onQueued: () => Promise<void>): Promise<ProxiedStream> {
   return new Promise((resolve, reject) => {
     const result: ProxiedStream = { events: [], statusAt: {} };
     const checks: Promise<void>[] = [];
@@ -150,25 +182,27 @@ function readSseThroughProxy(jobId: string, onQueued: () => Promise<void>): Prom
   });
 }
 
-test("an upload streamed through nginx; its SSE events arrive through nginx as they happen", async () => {
-  // A job holding the only model slot keeps the proxied job queued, its stream quiet but for one small event.
-  const blocker = await uploadRaw(server.base, recording("librivox_sonnet001_en.mp3").path);
-  await waitFor(async () => ((await (await fetch(`${server.base}/api/jobs/${blocker.body.id}`)).json()) as JobSnapshot).status === "running", 30_000, "blocker running");
-  const up = await uploadRaw(proxy, recording("asterisk_demo-congrats_8k.wav").path);
-  assert.is(up.status, 202, JSON.stringify(up.body));
-  const sse = await readSseThroughProxy(up.body.id, async () => {
-    await fetch(`${server.base}/api/jobs/${blocker.body.id}`, { method: "DELETE" });
+for (const name of SERVICES) {
+  test(`an upload streamed through ${name}; its SSE events arrive through it as they happen`, async () => {
+    // A job holding the only model slot keeps the proxied job queued, its stream quiet but for one small event.
+    const blocker = await uploadRaw(server.base, recording("librivox_sonnet001_en.mp3").path);
+    await waitFor(async () => ((await (await fetch(`${server.base}/api/jobs/${blocker.body.id}`)).json()) as JobSnapshot).status === "running", 30_000, "blocker running");
+    const up = await uploadRaw(nginx(name).base, recording("asterisk_demo-congrats_8k.wav").path);
+    assert.is(up.status, 202, JSON.stringify(up.body));
+    const sse = await readSseThroughProxy(nginx(name).base, up.body.id, async () => {
+      await fetch(`${server.base}/api/jobs/${blocker.body.id}`, { method: "DELETE" });
+    });
+    assertCompletedFlow(sse.events as Parameters<typeof assertCompletedFlow>[0]);
+    assert.is(sse.statusAt.queued, "queued", "the lone queued event came through while nothing else was written (no buffering)");
+    assert.is(sse.statusAt.segment, "running", "the first segment came through before the job ended");
   });
-  assertCompletedFlow(sse.events as Parameters<typeof assertCompletedFlow>[0]);
-  assert.is(sse.statusAt.queued, "queued", "the lone queued event came through while nothing else was written (no buffering)");
-  assert.is(sse.statusAt.segment, "running", "the first segment came through before the job ended");
-});
+}
 
 test("a multipart upload through nginx, followed over a WebSocket through nginx", async () => {
   const file = recording("librispeech_1089-134686-0001.wav");
-  const up = await uploadMultipart(proxy, file.path, { language: "en" });
+  const up = await uploadMultipart(nginx("nginx").base, file.path, { language: "en" });
   assert.is(up.status, 202, JSON.stringify(up.body));
-  const { events, messages } = await readWs(proxy, up.body.id);
+  const { events, messages } = await readWs(nginx("nginx").base, up.body.id);
   assert.is(messages[0]!.type, "subscribed");
   assertCompletedFlow(events);
   const done = events.at(-1)!;
@@ -176,16 +210,42 @@ test("a multipart upload through nginx, followed over a WebSocket through nginx"
   assert.is(score.errors, 0, `word errors through the proxy: ${score.errors}`);
 });
 
-test("nginx refuses bodies over MAX_UPLOAD_MB and does not publish /metrics", async () => {
-  const big = await fetch(`${proxy}/api/jobs`, { method: "POST", body: new Uint8Array(Number(MAX_UPLOAD_MB) * 1048576 + 1) });
-  assert.is(big.status, 413);
-  assert.is((await fetch(`${proxy}/metrics`)).status, 403);
-  assert.is((await fetch(`${server.base}/metrics`)).status, 200, "the server itself still answers /metrics");
+test("nginx-scale upgrades /ws and /ws/live to WebSockets", async () => {
+  for (const route of ["/ws", "/ws/live"]) {
+    const ws = new WebSocket(`${nginx("nginx-scale").base.replace("http", "ws")}${route}`);
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once("upgrade", (res) => resolve(res.statusCode ?? 0)).once("error", reject);
+    });
+    assert.is(status, 101, route);
+    ws.close();
+  }
+});
+
+for (const name of SERVICES) {
+  test(`${name} refuses bodies over MAX_UPLOAD_MB and does not publish /metrics`, async () => {
+    const big = await fetch(`${nginx(name).base}/api/jobs`, { method: "POST", body: new Uint8Array(Number(MAX_UPLOAD_MB) * 1048576 + 1) });
+    assert.is(big.status, 413);
+    assert.is((await fetch(`${nginx(name).base}/metrics`)).status, 403);
+    assert.is((await fetch(`${server.base}/metrics`)).status, 200, "the server itself still answers /metrics");
+  });
+}
+
+test("nginx-scale's compose healthcheck passes through it to a server and fails when nothing answers", () => {
+  const [kind, ...command] = compose().services["nginx-scale"]!.healthcheck!.test;
+  assert.is(kind, "CMD");
+  const probe = (port: number) => {
+    const args = command.slice(1).map((a) => a.replace(/^http:\/\/127\.0\.0\.1\//, `http://127.0.0.1:${port}/`));
+    assert.ok(args.some((a) => a.includes(`:${port}/`)), `the check asks nginx on port 80: ${command}`);
+    return spawnSync(command[0]!, args, { encoding: "utf8" });
+  };
+  const ok = probe(nginx("nginx-scale").port);
+  assert.is(ok.status, 0, ok.stderr);
+  assert.is.not(probe(1).status, 0, "nothing listens on port 1");
 });
 
 test("the HTTPS server block, once uncommented with a certificate, serves the API over TLS", async () => {
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpsGet({ host: "127.0.0.1", port: tlsPort, path: "/readyz", rejectUnauthorized: false }, (res) => {
+    const req = httpsGet({ host: "127.0.0.1", port: nginx("nginx").tlsPort, path: "/readyz", rejectUnauthorized: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
