@@ -4,7 +4,6 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { get as httpsGet } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
@@ -15,6 +14,7 @@ import { readWs, uploadMultipart, uploadRaw } from "../support/client.ts";
 import { startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { wordErrorRate } from "../support/wer.ts";
 import { compose, mountedTemplates, read, type ComposeService } from "./deploy-files.ts";
+import { freePort } from "./ports.ts";
 
 const NGINX = "/usr/sbin/nginx";
 const MAX_UPLOAD_MB = "1";
@@ -35,16 +35,6 @@ interface RunningNginx {
 let server: TestServer;
 const running = new Map<NginxService, RunningNginx>();
 const nginx = (name: NginxService) => running.get(name)!;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on("error", reject);
-  });
-}
 
 /**
  * The templates the compose service mounts, rendered as the nginx image would (the variables of
