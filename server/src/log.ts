@@ -2,7 +2,7 @@ import { pino, type Logger } from "pino";
 import type { SegmentEvent } from "@whisperrr/shared";
 import type { LogLevel } from "./config.ts";
 import type { EventHub } from "./events/hub.ts";
-import type { JobService } from "./jobs/service.ts";
+import type { JobBackend } from "./jobs/backend.ts";
 import { onJobEnd } from "./metrics/outcome.ts";
 
 export type { Logger };
@@ -35,10 +35,10 @@ export function createLogger(level: LogLevel, transcripts = false): Logger {
  * One line per job when it ends, with its durations and error code; with `transcripts`, one
  * line per segment with its text as well.
  */
-export function logJobs(hub: EventHub, jobs: JobService, log: Logger, transcripts: boolean): void {
-  onJobEnd(hub, jobs, (outcome) => {
+export function logJobs(hub: EventHub, jobs: JobBackend, log: Logger, transcripts: boolean): void {
+  onJobEnd(jobs, (outcome) => {
     const { status } = outcome;
-    log[status === "failed" ? "warn" : "info"]({ ...outcome, stage: "done" }, `job ${status}`);
+    log[status === "failed" ? "warn" : "info"]({ ...outcome, stage: "done" }, `job ${status.replace("_", " ")}`);
   });
   if (!transcripts) return;
   hub.addSink((jobId, event) => {

@@ -51,6 +51,18 @@ export interface CancelledEvent extends EventBase {
   reason: string;
 }
 
+/**
+ * Redis mode: the replica running the job stopped (it died or shut down) and the job went back to
+ * the queue; another replica resumes it after the last finished window. Segments already sent are
+ * not sent again.
+ */
+export interface RetryingEvent extends EventBase {
+  type: "retrying";
+  /** 2 for the first retry. */
+  attempt: number;
+  reason: string;
+}
+
 export type JobEvent =
   | QueuedEvent
   | StartedEvent
@@ -58,12 +70,13 @@ export type JobEvent =
   | SegmentEvent
   | CompletedEvent
   | FailedEvent
-  | CancelledEvent;
+  | CancelledEvent
+  | RetryingEvent;
 
 export type JobEventType = JobEvent["type"];
 
 export const JOB_EVENT_TYPES: readonly JobEventType[] = [
-  "queued", "started", "progress", "segment", "completed", "failed", "cancelled",
+  "queued", "started", "progress", "segment", "completed", "failed", "cancelled", "retrying",
 ];
 
 export const TERMINAL_EVENT_TYPES: readonly JobEventType[] = ["completed", "failed", "cancelled"];

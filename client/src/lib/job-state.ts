@@ -24,6 +24,8 @@ export interface JobView {
   connection: ConnectionState;
   /** The live transport that last delivered events, kept after the job ends. */
   via: "websocket" | "sse" | null;
+  /** Why the job went back to the queue (its server stopped; another one resumes it). */
+  retryReason: string | null;
 }
 
 export const isFinished = (phase: Phase) => phase === "completed" || phase === "failed" || phase === "cancelled";
@@ -61,6 +63,11 @@ export function applyEvent(job: JobView, event: JobEvent): void {
     case "cancelled":
       job.phase = "cancelled";
       job.error = null;
+      return;
+    case "retrying":
+      job.phase = "queued";
+      job.queuePosition = null;
+      job.retryReason = event.reason;
       return;
   }
 }

@@ -38,6 +38,7 @@ class Session {
       error: null,
       connection: "closed",
       via: null,
+      retryReason: null,
     });
     this.selectedKey = key;
     const upload = uploadFile(file, options, apiKey.value, (loaded, total) =>

@@ -3,11 +3,23 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { BYTES_PER_SAMPLE, s16ToFloat32 } from "./pcm.ts";
 
+/** Decoded audio the transcriber reads windows from, possibly while it still grows. */
+export interface PcmSource {
+  readonly samples: number;
+  readonly ended: boolean;
+  /** Resolves once `samples` are available or no more will come. */
+  waitFor(samples: number): Promise<void>;
+  read(start: number, end: number): Promise<Float32Array>;
+}
+
+/** Where a job's decoded audio is spooled: replicas sharing SPOOL_DIR find it by job id. */
+export const spoolFile = (dir: string, id: string) => path.join(dir, `${id}.s16`);
+
 /**
  * Decoded audio on disk: the decoder appends, the transcriber reads windows behind it.
  * Memory stays flat whatever the file length; the file is deleted when the job ends.
  */
-export class PcmSpool {
+export class PcmSpool implements PcmSource {
   private bytes = 0;
   private finished = false;
   private waiters: (() => void)[] = [];
@@ -21,7 +33,7 @@ export class PcmSpool {
 
   static async create(dir: string, id: string): Promise<PcmSpool> {
     await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${id}.s16`);
+    const file = spoolFile(dir, id);
     return new PcmSpool(file, await open(file, "w+"));
   }
 
@@ -68,9 +80,14 @@ export class PcmSpool {
     return s16ToFloat32(buf.subarray(0, bytesRead));
   }
 
-  async dispose(): Promise<void> {
+  /** Closes the file and leaves it on disk (another replica reads it). */
+  async close(): Promise<void> {
     this.end();
     await this.handle.close().catch(() => undefined);
+  }
+
+  async dispose(): Promise<void> {
+    await this.close();
     await rm(this.file, { force: true });
   }
 

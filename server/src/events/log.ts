@@ -9,8 +9,20 @@ export interface LoggedEvent {
 
 export type Publish = (jobId: string, event: LoggedEvent) => void;
 
-/** A job's events in order: the replay source for late or reconnecting subscribers. */
-export class EventLog {
+/** Where a running job writes its events: in memory (EventLog) or to Redis (cluster/event-sink.ts). */
+export interface EventSink {
+  readonly lastSeq: number;
+  append(body: JobEventBody): void;
+}
+
+/** What subscribers replay from: a job's events by sequence number. */
+export interface ReplayLog {
+  readonly lastSeq: number;
+  since(seq: number): LoggedEvent[];
+}
+
+/** A job's events in order, in memory: the replay source for late or reconnecting subscribers. */
+export class EventLog implements EventSink, ReplayLog {
   private entries: LoggedEvent[] = [];
 
   constructor(
@@ -22,15 +34,13 @@ export class EventLog {
     return this.entries.length;
   }
 
-  append(body: JobEventBody): JobEvent {
+  append(body: JobEventBody): void {
     const event = { ...body, jobId: this.jobId, seq: this.entries.length + 1, at: new Date().toISOString() } as JobEvent;
     const entry: LoggedEvent = { seq: event.seq, type: event.type, json: JSON.stringify(event) };
     this.entries.push(entry);
     this.publish(this.jobId, entry);
-    return event;
   }
 
-  /** Events with a sequence number greater than `seq`. */
   since(seq: number): LoggedEvent[] {
     return this.entries.slice(Math.max(0, seq));
   }

@@ -1,7 +1,7 @@
 import uWS from "uWebSockets.js";
 import type { Config } from "../config.ts";
 import type { EventHub } from "../events/hub.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend } from "../jobs/backend.ts";
 import { observeServer } from "../metrics/scrape.ts";
 import { mountOpenAI } from "../openai/routes.ts";
 import { AccessPolicy, guardApp } from "./access.ts";
@@ -19,13 +19,13 @@ export interface HttpServer {
 }
 
 /** Every route of the server, in one place; each one registered on `app` passes the access checks (http/access.ts). */
-export function createHttpApp(config: Config, jobs: JobService, hub: EventHub, health: HealthInfo): HttpServer {
+export function createHttpApp(config: Config, jobs: JobBackend, hub: EventHub, health: HealthInfo): HttpServer {
   const app = guardApp(uWS.App(), new AccessPolicy(config));
   mountHealth(app, jobs, health);
   mountJobRoutes(app, jobs, hub, { jobs, maxUploadBytes: config.maxUploadBytes }, { heartbeatMs: 15_000, maxBufferedBytes: 4 << 20 });
   const ws = mountWebSocket(app, jobs, hub, { maxSubscriptions: 256, maxBackpressure: 4 << 20 });
   const live = mountLiveSocket(app, jobs, config);
-  mountMetrics(app, observeServer(hub, jobs));
+  mountMetrics(app, observeServer(jobs));
   mountOpenAI(app, { jobs, hub, upload: { jobs, maxUploadBytes: config.maxUploadBytes }, model: health.model });
   mountStatic(app, config.clientDir);
   app.any("/*", (res, req) => {

@@ -1,5 +1,5 @@
 import type { TemplatedApp } from "uWebSockets.js";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend } from "../jobs/backend.ts";
 import { Reply } from "./respond.ts";
 
 export interface HealthInfo {
@@ -8,7 +8,7 @@ export interface HealthInfo {
 }
 
 /** `/healthz`: the process answers. `/readyz`: the model pool is loaded and jobs are accepted. */
-export function mountHealth(app: TemplatedApp, jobs: JobService, info: HealthInfo): void {
+export function mountHealth(app: TemplatedApp, jobs: JobBackend, info: HealthInfo): void {
   app.get("/healthz", (res) => new Reply(res).json(200, { status: "ok" }));
   app.get("/readyz", (res) => {
     const { ready, reason } = jobs.readiness;

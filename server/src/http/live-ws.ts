@@ -11,7 +11,7 @@ import {
   type LiveServerMessage,
 } from "@whisperrr/shared";
 import type { Config } from "../config.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend } from "../jobs/backend.ts";
 import { LiveSession } from "../live/session.ts";
 import { trackLiveSession } from "../metrics/track.ts";
 import { parseJobOptions } from "./options.ts";
@@ -46,7 +46,7 @@ export function parseLiveMessage(raw: ArrayBuffer): LiveClientMessage | string {
 }
 
 /** `/ws/live`: one live transcription session per socket (protocol in shared/src/live.ts). */
-export function mountLiveSocket(app: TemplatedApp, jobs: JobService, config: Config): { closeAll(): void } {
+export function mountLiveSocket(app: TemplatedApp, jobs: JobBackend, config: Config): { closeAll(): void } {
   const sockets = new Set<WebSocket<LiveSocket>>();
   let sessions = 0;
 

@@ -1,7 +1,7 @@
 import { isTerminalEvent } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { LoggedEvent } from "../events/log.ts";
-import type { Job } from "../jobs/job.ts";
+import type { OpenJob } from "../jobs/backend.ts";
 import { recordFanout, trackConnection } from "../metrics/track.ts";
 import type { Reply } from "./respond.ts";
 
@@ -92,7 +92,7 @@ class SseStream {
  * Streams a job's events: everything after `since` from the log, then live events until the
  * terminal one. Replay and subscription happen in one tick, so nothing falls between them.
  */
-export function streamJobEvents(reply: Reply, job: Job, since: number, hub: EventHub, options: SseOptions): void {
+export function streamJobEvents(reply: Reply, { job, release }: OpenJob, since: number, hub: EventHub, options: SseOptions): void {
   const { res } = reply;
   let unsubscribe = () => undefined as void;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -101,6 +101,7 @@ export function streamJobEvents(reply: Reply, job: Job, since: number, hub: Even
     unsubscribe();
     clearInterval(heartbeat);
     untrack();
+    release();
   });
   res.cork(() => {
     res.writeStatus("200 OK");

@@ -3,13 +3,13 @@ import { Transform, type Readable, type Writable } from "node:stream";
 import { jobLinks, type ErrorCode, type JobCreated, type JobOptions } from "@whisperrr/shared";
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import type { Job } from "../jobs/job.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend } from "../jobs/backend.ts";
 import { bodyStream, UploadAbortedError } from "./body.ts";
 import { parseJobOptions, type OptionsResult } from "./options.ts";
 import { Reply } from "./respond.ts";
 
 export interface UploadDeps {
-  jobs: JobService;
+  jobs: JobBackend;
   maxUploadBytes: number;
 }
 

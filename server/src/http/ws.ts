@@ -1,7 +1,7 @@
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import { JOB_ID_PATTERN, WS_CLOSE_GOING_AWAY, type ErrorCode, type WsClientMessage, type WsServerMessage } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend, OpenJob } from "../jobs/backend.ts";
 import { recordFanout, trackConnection } from "../metrics/track.ts";
 import { upgradeWith } from "./upgrade.ts";
 
@@ -12,11 +12,13 @@ export interface WsOptions {
 }
 
 interface SocketState {
-  subscriptions: Set<string>;
+  /** Subscribed jobs (null while the lookup runs), held open until unsubscribed. */
+  subscriptions: Map<string, OpenJob | null>;
   /** Ends the socket's count in the connection gauge. */
   untrack: () => void;
   /** Jobs whose past events are still being replayed, with the last sequence number sent. */
   replaying: Map<string, number>;
+  closed: boolean;
 }
 
 const topic = (jobId: string) => `job/${jobId}`;
@@ -38,7 +40,7 @@ function parseMessage(raw: ArrayBuffer): WsClientMessage | string {
 }
 
 /** `/ws`: subscribe to any number of jobs; events are published once per job to a uWS topic. */
-export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHub, options: WsOptions): { closeAll(): void } {
+export function mountWebSocket(app: TemplatedApp, jobs: JobBackend, hub: EventHub, options: WsOptions): { closeAll(): void } {
   const sockets = new Set<WebSocket<SocketState>>();
   hub.addSink((jobId, event) => {
     if (app.publish(topic(jobId), event.json)) recordFanout("ws", event.json);
@@ -52,7 +54,7 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
   const replay = (ws: WebSocket<SocketState>) => {
     const state = ws.getUserData();
     for (const [jobId, sent] of state.replaying) {
-      const job = jobs.get(jobId);
+      const job = state.subscriptions.get(jobId)?.job;
       if (!job) {
         state.replaying.delete(jobId);
         continue;
@@ -70,24 +72,35 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
     }
   };
 
-  const subscribe = (ws: WebSocket<SocketState>, jobId: string, since: number) => {
+  const subscribe = async (ws: WebSocket<SocketState>, jobId: string, since: number) => {
     const state = ws.getUserData();
     if (!JOB_ID_PATTERN.test(jobId)) return error(ws, "invalid_job_id", "jobId is not a job id.", jobId.slice(0, 64));
-    const job = jobs.get(jobId);
-    if (!job) return error(ws, "not_found", "No such job (it may have expired).", jobId);
     if (state.subscriptions.has(jobId)) return error(ws, "bad_request", "Already subscribed to this job.", jobId);
     if (state.subscriptions.size >= options.maxSubscriptions) {
       return error(ws, "bad_request", `At most ${options.maxSubscriptions} subscriptions per connection.`, jobId);
     }
-    state.subscriptions.add(jobId);
-    send(ws, { type: "subscribed", jobId, lastSeq: job.events.lastSeq });
-    state.replaying.set(jobId, since);
-    replay(ws);
+    state.subscriptions.set(jobId, null);
+    const found = await jobs.open(jobId).catch((err: unknown) => String(err));
+    // The socket may have closed, or unsubscribed, while the job was looked up.
+    if (state.closed || state.subscriptions.get(jobId) !== null) return typeof found === "object" ? found?.release() : undefined;
+    ws.cork(() => {
+      if (typeof found === "string" || !found) {
+        state.subscriptions.delete(jobId);
+        if (typeof found === "string") return error(ws, "store_unavailable", `The job store cannot be reached: ${found}`, jobId);
+        return error(ws, "not_found", "No such job (it may have expired).", jobId);
+      }
+      state.subscriptions.set(jobId, found);
+      send(ws, { type: "subscribed", jobId, lastSeq: found.job.events.lastSeq });
+      state.replaying.set(jobId, since);
+      replay(ws);
+    });
   };
 
   const unsubscribe = (ws: WebSocket<SocketState>, jobId: string) => {
     const state = ws.getUserData();
-    if (!state.subscriptions.delete(jobId)) return error(ws, "bad_request", "Not subscribed to this job.", jobId.slice(0, 64));
+    if (!state.subscriptions.has(jobId)) return error(ws, "bad_request", "Not subscribed to this job.", jobId.slice(0, 64));
+    state.subscriptions.get(jobId)?.release();
+    state.subscriptions.delete(jobId);
     state.replaying.delete(jobId);
     ws.unsubscribe(topic(jobId));
     send(ws, { type: "unsubscribed", jobId });
@@ -100,7 +113,7 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
     maxBackpressure: options.maxBackpressure,
     // The bundled uWS typings declare this flag as a number; 1 means on.
     closeOnBackpressureLimit: 1,
-    upgrade: upgradeWith<SocketState>(() => ({ subscriptions: new Set(), replaying: new Map(), untrack: () => undefined })),
+    upgrade: upgradeWith<SocketState>(() => ({ subscriptions: new Map(), replaying: new Map(), untrack: () => undefined, closed: false })),
     open: (ws) => {
       sockets.add(ws);
       ws.getUserData().untrack = trackConnection("ws");
@@ -109,12 +122,16 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobService, hub: EventHu
       if (isBinary) return void error(ws, "bad_request", "Binary frames are not accepted on /ws; send JSON text.");
       const msg = parseMessage(raw);
       if (typeof msg === "string") return void error(ws, "bad_request", msg);
-      ws.cork(() => (msg.type === "subscribe" ? subscribe(ws, msg.jobId, msg.since ?? 0) : unsubscribe(ws, msg.jobId)));
+      if (msg.type === "subscribe") void subscribe(ws, msg.jobId, msg.since ?? 0);
+      else ws.cork(() => unsubscribe(ws, msg.jobId));
     },
     drain: (ws) => replay(ws),
     close: (ws) => {
       sockets.delete(ws);
-      ws.getUserData().untrack();
+      const state = ws.getUserData();
+      state.closed = true;
+      state.untrack();
+      for (const found of state.subscriptions.values()) found?.release();
     },
   });
 

@@ -9,16 +9,18 @@ import {
   type Segment,
   type Word,
 } from "@whisperrr/shared";
-import { EventLog, type Publish } from "../events/log.ts";
+import type { EventSink } from "../events/log.ts";
 import { computeProgress, type PipelineFacts } from "./progress.ts";
 
 /** Progress events are rate-limited so a fast job does not flood its subscribers. */
 const PROGRESS_INTERVAL_MS = 250;
 
-/** One transcription job: its state, its event log, and the facts its progress is derived from. */
-export class Job {
+/**
+ * One transcription job as the replica running it sees it: its state, where its events go, and
+ * the facts its progress is derived from.
+ */
+export class Job<Events extends EventSink = EventSink> {
   status: JobStatus = "queued";
-  readonly createdAt = new Date();
   startedAt: Date | null = null;
   endedAt: Date | null = null;
   queuePosition: number | null = null;
@@ -26,7 +28,6 @@ export class Job {
   result: JobResult | null = null;
   error: { code: ErrorCode; message: string } | null = null;
   language: string | null = null;
-  readonly events: EventLog;
   readonly facts: PipelineFacts = {
     uploadDone: false,
     uploadedBytes: 0,
@@ -43,16 +44,30 @@ export class Job {
   /** Called once when the job reaches a terminal state (frees decoder, spool, context). */
   private cleanups: (() => void)[] = [];
 
+  /** Set when this replica gave the job up to another one: it ended here without a terminal event. */
+  handedOver = false;
+
   constructor(
     readonly id: string,
     readonly options: JobOptions,
-    publish: Publish,
-  ) {
-    this.events = new EventLog(id, publish);
-  }
+    readonly events: Events,
+    readonly createdAt = new Date(),
+  ) {}
 
   get ended(): boolean {
     return this.endedAt !== null;
+  }
+
+  /** Another replica ended the job (Redis mode: cancelled, or its upload failed there): it stops here too. */
+  endedElsewhere(status: JobStatus): void {
+    if (!this.ended) this.finish(status);
+  }
+
+  /** Stops the job here (between windows) without ending it for its subscribers: another replica resumes it. */
+  handOver(): void {
+    if (this.ended) return;
+    this.handedOver = true;
+    this.finish(this.status);
   }
 
   onEnd(cleanup: () => void): void {

@@ -1,8 +1,9 @@
 import type { Writable } from "node:stream";
+import type { ErrorCode } from "@whisperrr/shared";
 import { FfmpegDecoder, type DecoderOptions } from "../audio/decode.ts";
 import { UploadCopy } from "../audio/upload-copy.ts";
 import { SAMPLE_RATE, seconds } from "../audio/pcm.ts";
-import { PcmSpool } from "../audio/spool.ts";
+import { PcmSpool, type PcmSource } from "../audio/spool.ts";
 import { hasSpeech, speechProbabilities } from "../audio/vad.ts";
 import { isBackground, isSilent, quietestCut, speechLevel } from "../audio/windows.ts";
 import type { Config } from "../config.ts";
@@ -16,6 +17,16 @@ export interface PipelineDeps {
   pool: ModelPool;
   ffmpegPath: string;
   log: Logger;
+}
+
+/** A failure with its own stable code, raised by a PcmSource (e.g. the shared spool in Redis mode). */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** whisper.cpp ignores input shorter than one second; short tails are padded with silence. */
@@ -32,22 +43,27 @@ export interface DecodeHandle {
 /**
  * Starts decoding a job's upload: bytes stream into ffmpeg as they arrive and the PCM is spooled
  * to disk. An MP4/MOV whose index comes last cannot be decoded from a pipe; it is decoded a
- * second time from the upload's copy on disk once the upload is complete.
+ * second time from the upload's copy on disk once the upload is complete. `keepSpool`: the PCM
+ * outlives this job object (Redis mode: another replica transcribes it and deletes it).
  */
-export async function startDecode(job: Job, deps: PipelineDeps): Promise<DecodeHandle> {
+export async function startDecode(job: Job, deps: PipelineDeps, keepSpool = false): Promise<DecodeHandle> {
   const spool = await PcmSpool.create(deps.config.spoolDir, job.id);
   const copy = new UploadCopy(deps.config.spoolDir, job.id);
+  const lastPass = async () => {
+    void copy.dispose();
+    return true;
+  };
   let decoder = runDecoder(job, deps, spool, undefined, async () => {
-    if (!decoder.needsSeekableInput || spool.samples > 0 || !decoder.inputFormat.startsWith("mov")) return true;
+    if (!decoder.needsSeekableInput || spool.samples > 0 || !decoder.inputFormat.startsWith("mov")) return lastPass();
     await copy.complete;
-    decoder = runDecoder(job, deps, spool, { path: copy.file, format: "mov" }, async () => true);
+    decoder = runDecoder(job, deps, spool, { path: copy.file, format: "mov" }, lastPass);
     return false;
   });
   const input = copy.tee(decoder.input);
   job.onEnd(() => {
     decoder.kill({ code: "internal_error", message: "job ended" });
     input.destroy();
-    void spool.dispose();
+    void (keepSpool ? spool.close() : spool.dispose());
     void copy.dispose();
   });
   spool.onAppend = (samples) => {
@@ -94,16 +110,32 @@ function runDecoder(job: Job, deps: PipelineDeps, spool: PcmSpool, file: Decoder
   return decoder;
 }
 
+/** Where transcription (re)starts: a window boundary, with the prompt and language carried to it. */
+export interface Checkpoint {
+  start: number;
+  prompt: string;
+  language: string;
+  /** Segments the job had at `start`. */
+  segments: number;
+}
+
 /**
  * Transcribes the spooled audio window by window as it arrives: each window ends at a quiet
  * point, borrows a model context only while whisper runs, and passes its text on as the next
- * window's prompt. Cancellation and failures take effect between windows.
+ * window's prompt. Cancellation and failures take effect between windows. `resume` starts at a
+ * checkpoint; `onWindow` is told each window boundary (Redis mode saves it for a retry).
  */
-export async function transcribe(job: Job, spool: PcmSpool, deps: PipelineDeps): Promise<void> {
+export async function transcribe(
+  job: Job,
+  spool: PcmSource,
+  deps: PipelineDeps,
+  resume?: Checkpoint,
+  onWindow?: (checkpoint: Checkpoint) => Promise<void>,
+): Promise<void> {
   const windowSamples = deps.config.windowSeconds * SAMPLE_RATE;
-  let start = 0;
-  let prompt = job.options.prompt ?? "";
-  let language = job.options.language as string;
+  let start = resume?.start ?? 0;
+  let prompt = resume?.prompt ?? job.options.prompt ?? "";
+  let language = resume?.language ?? (job.options.language as string);
   try {
     for (;;) {
       await spool.waitFor(start + windowSamples);
@@ -125,10 +157,12 @@ export async function transcribe(job: Job, spool: PcmSpool, deps: PipelineDeps):
       start += length;
       job.facts.transcribedSeconds = seconds(start);
       job.reportProgress();
+      await onWindow?.({ start, prompt, language, segments: job.segments.length });
     }
     if (spool.ended && !job.ended) job.complete();
   } catch (err) {
     if (job.ended) return;
+    if (err instanceof JobFailure) return job.fail(err.code, err.message);
     deps.log.error({ jobId: job.id, stage: "transcribe", err }, "transcription failed");
     job.fail("transcription_failed", "Transcription failed inside the speech engine; the job was stopped.");
   }

@@ -1,24 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { Writable } from "node:stream";
-import type { ErrorCode, JobOptions } from "@whisperrr/shared";
+import type { JobOptions } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
+import { EventLog } from "../events/log.ts";
+import type { Admission, CancelOutcome, JobBackend, OpenJob } from "./backend.ts";
 import { Job } from "./job.ts";
 import { startDecode, transcribe, type PipelineDeps } from "./pipeline.ts";
 import { Scheduler } from "./scheduler.ts";
 import { JobStore } from "./store.ts";
 
-export interface Admission {
-  code: ErrorCode;
-  message: string;
-  retryAfterSeconds?: number;
-}
-
 /** Longest wait for a cancelled job's current window to finish during shutdown. */
 const WINDOW_SETTLE_MS = 120_000;
 
-/** The job engine behind every transport: create, look up, cancel, expire. */
-export class JobService {
+/** The job engine of a single process: jobs, events and the queue in memory. */
+export class JobService implements JobBackend {
   readonly store: JobStore;
+  private endHandlers: ((job: Job) => void)[] = [];
   private scheduler: Scheduler | null = null;
   private pipeline: PipelineDeps | null = null;
   private notReadyReason = "the speech model is loading";
@@ -72,7 +69,6 @@ export class JobService {
     return { size: pool?.size ?? 0, busy: pool?.busyCount ?? 0 };
   }
 
-  /** Whether a new upload may start; checked before any of its body is read. */
   admission(): Admission | null {
     if (this.draining) return { code: "shutting_down", message: "The server is shutting down; retry on another instance.", retryAfterSeconds: 5 };
     if (!this.scheduler) return { code: "not_ready", message: `Not ready: ${this.notReadyReason}.`, retryAfterSeconds: 5 };
@@ -82,20 +78,20 @@ export class JobService {
     return null;
   }
 
-  /**
-   * Creates a queued job whose decoder is ready for the upload bytes. `optionsFinal` holds back
-   * its first window until form fields sent after the file have amended the options.
-   */
   async create(options: JobOptions, uploadTotalBytes: number | null, optionsFinal?: Promise<void>): Promise<{ job: Job; input: Writable }> {
     const deps = this.pipeline;
     const scheduler = this.scheduler;
     if (!deps || !scheduler) throw new Error("JobService.create before ready()");
-    const job = new Job(randomUUID(), options, this.hub.publish);
+    const id = randomUUID();
+    const job = new Job(id, options, new EventLog(id, this.hub.publish));
     job.facts.uploadTotalBytes = uploadTotalBytes;
     this.store.add(job);
     this.starting++;
     const { input, spool } = await startDecode(job, deps).finally(() => this.starting--);
-    job.onEnd(() => scheduler.remove(job));
+    job.onEnd(() => {
+      scheduler.remove(job);
+      for (const handler of this.endHandlers) handler(job);
+    });
     const work = async () => {
       await optionsFinal;
       if (!job.ended) await transcribe(job, spool, deps);
@@ -105,12 +101,25 @@ export class JobService {
     return { job, input };
   }
 
-  get(id: string): Job | undefined {
-    return this.store.get(id);
+  async open(id: string): Promise<OpenJob | null> {
+    const job = this.store.get(id);
+    return job ? { job, release: () => undefined } : null;
   }
 
-  /** Cancels a queued job at once, a running one at its next window. Returns false if it already ended. */
-  cancel(job: Job, reason = "Cancelled by request."): boolean {
+  async cancel(id: string, reason?: string): Promise<CancelOutcome> {
+    const job = this.store.get(id);
+    if (!job) return null;
+    if (!this.cancelJob(job, reason)) return { ended: job.status };
+    return { cancelled: job.snapshot() };
+  }
+
+  onJobEnd(handler: (job: Job) => void): void {
+    this.endHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {}
+
+  private cancelJob(job: Job, reason = "Cancelled by request."): boolean {
     if (job.ended) return false;
     job.cancel(reason);
     this.pipeline?.log.info({ jobId: job.id, stage: "cancelled" }, "job cancelled");
@@ -130,7 +139,7 @@ export class JobService {
   /** Waits up to `graceMs` for the running jobs, then cancels whatever is left (queued ones included). */
   async drain(graceMs: number): Promise<void> {
     await this.whileRunning(graceMs);
-    for (const job of this.unfinished()) this.cancel(job, "The server shut down before the job finished; submit it again.");
+    for (const job of this.unfinished()) this.cancelJob(job, "The server shut down before the job finished; submit it again.");
     // A cancelled job stops after the window whisper is decoding now; its context must not be freed under it.
     await this.whileRunning(WINDOW_SETTLE_MS);
   }
@@ -140,7 +149,7 @@ export class JobService {
     while (this.runningCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   }
 
-  private unfinished(): Job[] {
+  private unfinished(): Job<EventLog>[] {
     return [...this.store.all()].filter((j) => !j.ended);
   }
 }

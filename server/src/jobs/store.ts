@@ -1,16 +1,19 @@
+import type { EventLog } from "../events/log.ts";
 import type { Job } from "./job.ts";
+
+type LocalJob = Job<EventLog>;
 
 /** Jobs by id, in memory. Ended jobs are removed `ttlMs` after they end by `sweep`. */
 export class JobStore {
-  private jobs = new Map<string, Job>();
+  private jobs = new Map<string, LocalJob>();
 
   constructor(private readonly ttlMs: number) {}
 
-  add(job: Job): void {
+  add(job: LocalJob): void {
     this.jobs.set(job.id, job);
   }
 
-  get(id: string): Job | undefined {
+  get(id: string): LocalJob | undefined {
     return this.jobs.get(id);
   }
 
@@ -18,7 +21,7 @@ export class JobStore {
     return this.jobs.size;
   }
 
-  all(): IterableIterator<Job> {
+  all(): IterableIterator<LocalJob> {
     return this.jobs.values();
   }
 

@@ -1,12 +1,12 @@
-import { isTerminalEvent, type ErrorCode, type JobStatus } from "@whisperrr/shared";
-import type { EventHub } from "../events/hub.ts";
+import type { ErrorCode, JobStatus } from "@whisperrr/shared";
+import type { JobBackend } from "../jobs/backend.ts";
 import type { Job } from "../jobs/job.ts";
-import type { JobService } from "../jobs/service.ts";
 
 /** What an ended job cost, for metrics and the one log line every job gets when it ends. */
 export interface JobOutcome {
   jobId: string;
-  status: JobStatus;
+  /** `handed_over`: this replica gave the job to another one (Redis mode). */
+  status: JobStatus | "handed_over";
   code: ErrorCode | undefined;
   /** Decoded audio duration. */
   audioSeconds: number;
@@ -29,7 +29,7 @@ export function outcomeOf(job: Job): JobOutcome {
   const { decodedSeconds, transcribedSeconds, transcribeWallSeconds } = job.facts;
   return {
     jobId: job.id,
-    status: job.status,
+    status: job.handedOver ? "handed_over" : job.status,
     code: job.error?.code,
     audioSeconds: round(decodedSeconds),
     transcribedSeconds: round(transcribedSeconds),
@@ -41,13 +41,9 @@ export function outcomeOf(job: Job): JobOutcome {
   };
 }
 
-/** Calls `handler` once per job of the service, when its terminal event is published. */
-export function onJobEnd(hub: EventHub, jobs: JobService, handler: (outcome: JobOutcome) => void): void {
-  hub.addSink((jobId, event) => {
-    if (!isTerminalEvent(event)) return;
-    const job = jobs.get(jobId);
-    if (job?.ended) handler(outcomeOf(job));
-  });
+/** Calls `handler` once per job that ends in this process. */
+export function onJobEnd(jobs: JobBackend, handler: (outcome: JobOutcome) => void): void {
+  jobs.onJobEnd((job) => handler(outcomeOf(job)));
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,6 +1,5 @@
 import type { ErrorCode } from "@whisperrr/shared";
-import type { EventHub } from "../events/hub.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend } from "../jobs/backend.ts";
 import { onJobEnd } from "./outcome.ts";
 import {
   audioSeconds,
@@ -21,12 +20,9 @@ export interface MetricsScrape {
   render(): Promise<string>;
 }
 
-/**
- * Counts job outcomes from the event hub (no hooks in the pipeline) and reads the queue and
- * pool gauges from the job service at scrape time.
- */
-export function observeServer(hub: EventHub, jobs: JobService): MetricsScrape {
-  onJobEnd(hub, jobs, (outcome) => {
+/** Counts job outcomes as jobs end and reads the queue and pool gauges at scrape time. */
+export function observeServer(jobs: JobBackend): MetricsScrape {
+  onJobEnd(jobs, (outcome) => {
     jobsEnded.inc({ status: outcome.status });
     audioSeconds.inc(outcome.transcribedSeconds);
     if (outcome.status === "completed" && outcome.realTimeFactor !== null) realTimeFactor.observe(outcome.realTimeFactor);

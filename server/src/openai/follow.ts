@@ -1,18 +1,20 @@
 import { isTerminalEvent, type JobEvent } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
-import type { Job } from "../jobs/job.ts";
+import type { JobHandle } from "../jobs/backend.ts";
 
 /**
  * Calls `listener` with every event of the job, past then live, through the same log and hub
  * as SSE and WebSocket subscribers. Stops by itself after the terminal event; the returned
- * function stops earlier.
+ * function stops earlier. `onStop` runs once either way.
  */
-export function followJob(job: Job, hub: EventHub, listener: (event: JobEvent) => void): () => void {
+export function followJob(job: JobHandle, hub: EventHub, listener: (event: JobEvent) => void, onStop = () => {}): () => void {
   let unsubscribe = () => {};
   let stopped = false;
   const stop = () => {
+    if (stopped) return;
     stopped = true;
     unsubscribe();
+    onStop();
   };
   const deliver = (json: string) => {
     if (stopped) return;

@@ -1,8 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import type { Task } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
-import type { Job } from "../jobs/job.ts";
-import type { JobService } from "../jobs/service.ts";
+import type { JobBackend, JobHandle } from "../jobs/backend.ts";
 import { Reply } from "../http/respond.ts";
 import { receiveUpload, type UploadDeps, type UploadProtocol } from "../http/upload.ts";
 import { sendOpenAIError } from "./errors.ts";
@@ -13,7 +12,7 @@ import { renderResponse } from "./responses.ts";
 import { streamTranscript } from "./stream.ts";
 
 export interface OpenAIDeps {
-  jobs: JobService;
+  jobs: JobBackend;
   hub: EventHub;
   upload: UploadDeps;
   /** Name of the loaded model; null while it loads. */
@@ -48,30 +47,39 @@ function audioHandler(task: Task, deps: OpenAIDeps) {
   const protocol: UploadProtocol = { parseOptions: jobOptionsParser(task, deps.model), formOnly: true, sendError: sendOpenAIError };
   return (res: HttpResponse, req: HttpRequest): void => {
     const reply = new Reply(res);
-    void receiveUpload(deps.upload, reply, req, protocol).then((upload) => {
+    void receiveUpload(deps.upload, reply, req, protocol).then(async (upload) => {
       if (!upload) return;
-      const { job, fields } = upload;
+      const { job: created, fields } = upload;
+      const cancel = (reason: string) => void deps.jobs.cancel(created.id, reason).catch(() => undefined);
       const parsed = parseOpenAIRequest(task, deps.model(), (k) => fields.get(k) ?? undefined, (k) => fields.getAll(k));
       // The upload path validated these same fields; this only recovers the response options.
       if (!parsed.ok) {
-        deps.jobs.cancel(job, parsed.message);
+        cancel(parsed.message);
         return sendOpenAIError(reply, parsed);
       }
-      const stop = parsed.request.stream ? streamTranscript(reply, job, deps.hub) : answerWhenEnded(reply, job, deps.hub, parsed.request);
+      // In Redis mode the job may run on another replica: follow it where its events are.
+      const found = await deps.jobs.open(created.id).catch(() => null);
+      if (!found) return sendOpenAIError(reply, { code: "store_unavailable", message: "The job store cannot be reached; retry shortly." });
+      if (!reply.open) {
+        found.release();
+        return cancel("The client closed the connection before the transcription finished.");
+      }
+      const { job } = found;
+      const stop = (parsed.request.stream ? streamTranscript : answerWhenEnded)(reply, job, deps.hub, found.release, parsed.request);
       reply.onAbort(() => {
         stop();
-        deps.jobs.cancel(job, "The client closed the connection before the transcription finished.");
+        cancel("The client closed the connection before the transcription finished.");
       });
     });
   };
 }
 
 /** Waits for the job's terminal event, then answers in the requested format or OpenAI's error body. */
-function answerWhenEnded(reply: Reply, job: Job, hub: EventHub, request: OpenAIRequest): () => void {
+function answerWhenEnded(reply: Reply, job: JobHandle, hub: EventHub, onStop: () => void, request: OpenAIRequest): () => void {
   return followJob(job, hub, (event) => {
     if (event.type === "failed" || event.type === "cancelled") return sendOpenAIError(reply, endingFailure(event), { "X-Job-Id": job.id });
     if (event.type !== "completed") return;
     const { body, contentType } = renderResponse(job.snapshot(), request);
     reply.send(200, body, { "Content-Type": contentType, "Cache-Control": "no-store", "X-Job-Id": job.id });
-  });
+  }, onStop);
 }

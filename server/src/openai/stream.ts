@@ -1,6 +1,6 @@
 import type { JobEvent } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
-import type { Job } from "../jobs/job.ts";
+import type { JobHandle } from "../jobs/backend.ts";
 import type { Reply } from "../http/respond.ts";
 import { openAIError } from "./errors.ts";
 import { followJob } from "./follow.ts";
@@ -16,7 +16,7 @@ const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
  * `transcript.text.done` with the whole text. A failed or cancelled job ends the stream with an
  * `{"error": …}` event, which OpenAI's clients raise as an API error.
  */
-export function streamTranscript(reply: Reply, job: Job, hub: EventHub): () => void {
+export function streamTranscript(reply: Reply, job: JobHandle, hub: EventHub, onStop: () => void): () => void {
   const { res } = reply;
   res.cork(() => {
     res.writeStatus("200 OK");
@@ -34,5 +34,5 @@ export function streamTranscript(reply: Reply, job: Job, hub: EventHub): () => v
     if (event.type === "segment") write(sse({ type: "transcript.text.delta", delta: event.index === 0 ? event.text : ` ${event.text}` }));
     else if (event.type === "completed") write(sse({ type: "transcript.text.done", text: event.text }), true);
     else if (event.type === "failed" || event.type === "cancelled") write(sse(openAIError(endingFailure(event)).body), true);
-  });
+  }, onStop);
 }
