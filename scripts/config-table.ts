@@ -10,6 +10,7 @@ const DEFAULT_SHOWN: Record<string, string> = {
   MAX_UPLOAD_MB: "`500`",
   MAX_AUDIO_MINUTES: "`240`",
   CORS_ORIGINS: "–",
+  REPLICA_ID: "`<hostname>-<pid>`",
 };
 
 export function configTable(): string {

@@ -43,6 +43,12 @@ export interface Config {
   vadThreshold: number;
   vadMinSilenceMs: number;
   vadFileJobs: boolean;
+  /** null: one process, jobs and events in memory; set: replicas share jobs, events and the queue in Redis. */
+  redisUrl: string | null;
+  redisPrefix: string;
+  replicaId: string;
+  redisLeaseSeconds: number;
+  maxJobAttempts: number;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -95,6 +101,18 @@ function secret(raw: string | undefined): string | null {
   if (raw === undefined || raw === "") return null;
   if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError("API_KEY must be printable ASCII without spaces");
   return raw;
+}
+
+function redisUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`REDIS_URL="${raw}" is not a URL (expected redis://host:6379)`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, not ${url.protocol}//`);
+  return raw.trim();
 }
 
 const cpus = Math.max(1, os.availableParallelism());
@@ -275,6 +293,40 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
     env: "VAD_FILE_JOBS",
     describe: "`true`: file jobs also run the VAD, skip windows without speech and drop text over non-speech",
     parse: (raw) => oneOf("VAD_FILE_JOBS", ["true", "false"], "false")(raw) === "true",
+  },
+  redisUrl: {
+    key: "redisUrl",
+    env: "REDIS_URL",
+    describe: "`redis://[user:pass@]host:port[/db]`: run as one of N replicas sharing jobs, events and the queue in Redis (SPOOL_DIR must then be a volume all replicas mount); unset: one process, in memory",
+    parse: redisUrl,
+  },
+  redisPrefix: {
+    key: "redisPrefix",
+    env: "REDIS_PREFIX",
+    describe: "Prefix of every Redis key, so several deployments can share one Redis",
+    parse: (raw) => {
+      const prefix = text("whisperrr")(raw);
+      if (!/^[\w.-]{1,64}$/.test(prefix)) throw new ConfigError(`REDIS_PREFIX="${raw}" must be 1-64 letters, digits, '.', '_' or '-'`);
+      return prefix;
+    },
+  },
+  replicaId: {
+    key: "replicaId",
+    env: "REPLICA_ID",
+    describe: "This replica's name in Redis (queue consumer, liveness key); must differ between replicas",
+    parse: text(`${os.hostname()}-${process.pid}`),
+  },
+  redisLeaseSeconds: {
+    key: "redisLeaseSeconds",
+    env: "REDIS_LEASE_SECONDS",
+    describe: "A replica renews its claim on its running jobs every third of this; a job unclaimed this long (replica dead) is retried by another",
+    parse: integer("REDIS_LEASE_SECONDS", 15, 3, 3600),
+  },
+  maxJobAttempts: {
+    key: "maxJobAttempts",
+    env: "MAX_JOB_ATTEMPTS",
+    describe: "Attempts per job in Redis mode (a retry follows a replica's death); then the job fails with `worker_lost`",
+    parse: integer("MAX_JOB_ATTEMPTS", 3, 1, 100),
   },
 };
 

@@ -6,13 +6,15 @@ import { whisperBuildInfo } from "./engine/build-info.ts";
 import { ModelPool } from "./engine/pool.ts";
 import { EventHub } from "./events/hub.ts";
 import { createHttpApp } from "./http/app.ts";
+import { ClusterJobService } from "./cluster/service.ts";
+import type { JobBackend } from "./jobs/backend.ts";
 import { JobService } from "./jobs/service.ts";
 import { logJobs, type Logger } from "./log.ts";
 import { resolveModel } from "./model/resolve.ts";
 
 export interface RunningServer {
   port: number;
-  jobs: JobService;
+  jobs: JobBackend;
   /** Resolves when the model pool is loaded, or rejects with the reason it could not be. */
   loaded: Promise<void>;
   shutdown(graceMs: number): Promise<void>;
@@ -24,7 +26,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const hub = new EventHub();
-  const jobs = new JobService(hub, config.maxQueue, config.jobTtlSeconds);
+  const jobs = createBackend(config, hub, log);
   logJobs(hub, jobs, log, config.logTranscripts);
   let pool: ModelPool | null = null;
   let modelName: string | null = null;
@@ -75,8 +77,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       uWS.us_listen_socket_close(listenSocket);
       // A window still decoding past the settle time keeps its context: the process exits around it.
       if (jobs.runningCount === 0) await pool?.free();
+      await jobs.close();
     },
   };
+}
+
+/** In memory for one process; in Redis when REDIS_URL is set, for N replicas. */
+function createBackend(config: Config, hub: EventHub, log: Logger): JobBackend {
+  const { redisUrl } = config;
+  if (redisUrl === null) return new JobService(hub, config.maxQueue, config.jobTtlSeconds);
+  log.info({ redis: redisUrl.replace(/\/\/[^@/]*@/, "//***@"), replica: config.replicaId, spoolDir: config.spoolDir }, "Redis mode: jobs, events and the queue are shared with the other replicas");
+  return new ClusterJobService({ ...config, redisUrl }, hub, log);
 }
 
 function listen(app: uWS.TemplatedApp, host: string, port: number): Promise<uWS.us_listen_socket> {

@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   idle_timeout: 408,
   live_overflow: 429,
   transcription_failed: 500,
+  /** Redis mode: the replicas running the job died MAX_JOB_ATTEMPTS times. */
+  worker_lost: 500,
+  /** Redis mode: the shared store cannot be reached; retry shortly. */
+  store_unavailable: 503,
   internal_error: 500,
 } as const;
 
