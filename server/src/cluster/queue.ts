@@ -54,9 +54,16 @@ export class WorkQueue {
     return entry ? toEntry(entry) : null;
   }
 
-  /** Resets the idle time of the entries this replica works on. */
+  /**
+   * Resets the idle time of the entries this replica works on, among those the group still
+   * assigns to it: one taken over by another replica (this one stalled past the lease) stays theirs.
+   */
   async renew(entryIds: string[]): Promise<void> {
-    if (entryIds.length > 0) await this.redis.xclaim(this.keys.queue, QUEUE_GROUP, this.consumer, 0, ...entryIds, "JUSTID");
+    if (entryIds.length === 0) return;
+    const pending = (await this.redis.xpending(this.keys.queue, QUEUE_GROUP, "-", "+", 1000, this.consumer)) as [string, ...unknown[]][];
+    const mine = new Set(pending.map(([id]) => id));
+    const still = entryIds.filter((id) => mine.has(id));
+    if (still.length > 0) await this.redis.xclaim(this.keys.queue, QUEUE_GROUP, this.consumer, 0, ...still, "JUSTID");
   }
 
   /** The job is done (or is no longer anyone's): its entry leaves the queue. */

@@ -112,7 +112,7 @@ export class ClusterJobService implements JobBackend {
     const { ready, reason } = this.readiness;
     if (this.draining) return { code: "shutting_down", message: "The server is shutting down; retry on another instance.", retryAfterSeconds: 5 };
     if (!ready) return { code: "not_ready", message: `Not ready: ${reason}.`, retryAfterSeconds: 5 };
-    if (this.waitingJobs + this.uploads.size >= this.config.maxQueue) {
+    if (this.waitingJobs >= this.config.maxQueue) {
       return { code: "queue_full", message: `The queue is full (${this.config.maxQueue} jobs waiting); retry later.`, retryAfterSeconds: 10 };
     }
     return null;
@@ -137,6 +137,8 @@ export class ClusterJobService implements JobBackend {
     job.onEnd(() => this.ended(uploading));
     void optionsFinal?.then(() => this.uploads.optionsFinal(uploading));
     await this.queue.enqueue(id);
+    // Counted at once (the next refresh from Redis corrects it), so a burst cannot overshoot MAX_QUEUE.
+    this.waitingJobs++;
     deps.log.info({ jobId: id, stage: "queued", language: options.language, task: options.task, replica: this.config.replicaId }, "job created");
     return { job, input };
   }

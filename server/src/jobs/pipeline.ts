@@ -51,6 +51,8 @@ export async function startDecode(job: Job, deps: PipelineDeps, keepSpool = fals
   const copy = new UploadCopy(deps.config.spoolDir, job.id);
   const lastPass = async () => {
     void copy.dispose();
+    // The PCM is complete; a spool kept for another replica needs no open handle here any more.
+    if (keepSpool) await spool.close();
     return true;
   };
   let decoder = runDecoder(job, deps, spool, undefined, async () => {

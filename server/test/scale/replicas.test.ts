@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import OpenAI from "openai";
 import type { JobEvent, JobSnapshot, SegmentEvent } from "@whisperrr/shared";
 import { assertCompletedFlow } from "../support/assertions.ts";
 import { recording } from "../support/audio.ts";
@@ -34,6 +35,7 @@ async function startReplica(name: string): Promise<TestServer> {
     THREADS: "1",
     WINDOW_SECONDS: "15",
     REDIS_LEASE_SECONDS: "3",
+    SHUTDOWN_GRACE_SECONDS: "0",
     REDIS_PREFIX: `test${process.pid}`,
   });
 }
@@ -130,6 +132,36 @@ test("SIGKILL of the replica running a job: another replica resumes it, every se
   const resumer = runnerOf(id)!;
   assert.ok(resumer !== victim && survivors.includes(resumer), "a survivor finished it");
   replicas.push(await startReplica("d"));
+});
+
+test("SIGTERM mid-job: the replica hands the job back at once and a survivor finishes it, each segment once", async () => {
+  const up = await uploadRaw(replicas[0]!.base, SONNET.path, "language=en");
+  const id = up.body.id;
+  await waitFor(() => runnerOf(id) !== undefined, 60_000, "a replica to take the job");
+  const leaving = runnerOf(id)!;
+  const survivors = replicas.filter((r) => r !== leaving);
+  const watching = readSse(survivors[0]!.base, id);
+  await waitFor(async () => ((await (await fetch(`${survivors[0]!.base}/api/jobs/${id}`)).json()) as JobSnapshot).segments.length >= 1, 120_000, "a segment");
+  assert.is(await leaving.stop("SIGTERM"), 0, "a clean exit");
+  replicas = survivors;
+  const { events } = await watching;
+  const retrying = events.find((e) => e.type === "retrying");
+  assert.ok(retrying?.type === "retrying" && /shut down/.test(retrying.reason), `handed back with its reason: ${JSON.stringify(retrying)}`);
+  const segments = assertCompletedFlow(events);
+  assert.equal(segments.map((s: SegmentEvent) => s.index), [...segments.keys()]);
+  const score = wordErrorRate(SONNET.transcript, textOf(events));
+  assert.ok(score.errors <= SONNET_MAX_ERRORS, `sonnet after a hand-back: ${score.errors}/${score.words} word errors`);
+  replicas.push(await startReplica("e"));
+});
+
+test("the OpenAI-compatible route answers on any replica, wherever the job runs", async () => {
+  for (const replica of replicas.slice(0, 2)) {
+    const client = new OpenAI({ baseURL: `${replica.base}/v1`, apiKey: "unused", maxRetries: 0, timeout: 300_000 });
+    const file = recording("jfk_inaugural_16k.wav");
+    const result = await client.audio.transcriptions.create({ file: createReadStream(file.path), model: "whisper-1", language: "en" });
+    const score = wordErrorRate(file.transcript, result.text);
+    assert.is(score.errors, 0, `${replica.base}: ${result.text}`);
+  }
 });
 
 test("without Redis a replica is not ready and refuses uploads with 503; it recovers when Redis is back", async () => {
