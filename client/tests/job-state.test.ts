@@ -10,6 +10,7 @@ function view(): JobView {
     key: "k", id: "j", fileName: "a.wav", fileSize: 1, mediaUrl: "", mediaKind: "audio",
     options: { language: "auto", task: "transcribe" }, phase: "queued", upload: { loaded: 1, total: 1 },
     queuePosition: null, progress: null, segments: [], result: null, error: null, connection: "websocket", via: "websocket",
+    retryReason: null,
   };
 }
 
@@ -33,6 +34,19 @@ test("events move a job through queue, progress, segments and completion", () =>
   assert.is(transcriptText(job), "Hello\nworld.");
   assert.is(segmentAt(job.segments, 3), 1);
   assert.is(segmentAt(job.segments, 9), -1);
+});
+
+test("a retry (Redis mode) puts the job back in the queue with its reason, keeps its segments, and running resumes", () => {
+  const job = view();
+  applyEvent(job, { ...base, seq: 1, type: "started" });
+  applyEvent(job, { ...base, seq: 2, type: "segment", index: 0, start: 0, end: 2, text: " One." });
+  applyEvent(job, { ...base, seq: 3, type: "retrying", attempt: 2, reason: "The replica shut down." });
+  assert.is(job.phase, "queued");
+  assert.is(job.retryReason, "The replica shut down.");
+  applyEvent(job, { ...base, seq: 4, type: "started" });
+  applyEvent(job, { ...base, seq: 5, type: "segment", index: 1, start: 2, end: 4, text: " Two." });
+  assert.is(job.phase, "running");
+  assert.is(transcriptText(job), "One.\nTwo.");
 });
 
 test("a failure keeps its code and message", () => {

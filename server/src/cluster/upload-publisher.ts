@@ -46,7 +46,8 @@ export class UploadPublisher {
 
   private async publishOne(job: Job, upload: Upload): Promise<void> {
     const { uploadDone, uploadedBytes, uploadTotalBytes, decodeDone, decodedSeconds, headerSeconds } = job.facts;
-    const facts: UploadFacts = { uploadDone, uploadedBytes, uploadTotalBytes, decodeDone, decodedSeconds, headerSeconds, optionsFinal: upload.optionsFinal };
+    // Decoding ends only after the last byte arrived, possibly before the request handler marks the upload done.
+    const facts: UploadFacts = { uploadDone: uploadDone || decodeDone, uploadedBytes, uploadTotalBytes, decodeDone, decodedSeconds, headerSeconds, optionsFinal: upload.optionsFinal };
     const json = JSON.stringify(facts);
     const key = this.keys.job(job.id);
     const write = this.redis.multi();

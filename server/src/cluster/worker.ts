@@ -124,6 +124,8 @@ export class ClusterWorker {
     }
     if (attempt > 1) {
       const reason = record.handback ?? "The replica running the job stopped responding; another one resumes it after the last finished window.";
+      // A later retry must not repeat this hand-back's reason.
+      if (record.handback) await this.redis.hdel(this.keys.job(job.id), "handback");
       await job.events.write({ type: "retrying", attempt, reason });
     }
     job.start();

@@ -75,6 +75,8 @@ test("upload to A; status, SSE with Last-Event-ID resume and WebSocket on B and 
   assert.is(rest.ids[0], first.ids.at(-1)! + 1, "resumed on another replica right after the last event seen");
   const events = [...first.events, ...rest.events];
   assertCompletedFlow(events);
+  const stages = events.flatMap((e) => (e.type === "progress" ? [e.stage] : []));
+  assert.is(stages.at(-1), "transcribe", `progress moves on from the upload stage on the replica running it: ${stages.join(",")}`);
   const score = wordErrorRate(file.transcript, textOf(events));
   assert.is(score.errors, 0, `JFK: ${score.errors} word errors: ${textOf(events)}`);
   const ws = await readWs(c.base, id);
