@@ -14,7 +14,7 @@ import { readWs, uploadMultipart, uploadRaw } from "../support/client.ts";
 import { startTestServer, waitFor, type TestServer } from "../support/server.ts";
 import { wordErrorRate } from "../support/wer.ts";
 import { compose, mountedTemplates, read, type ComposeService } from "./deploy-files.ts";
-import { freePort } from "./ports.ts";
+import { freePort } from "../support/redis.ts";
 
 const NGINX = "/usr/sbin/nginx";
 const MAX_UPLOAD_MB = "1";

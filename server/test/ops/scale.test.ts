@@ -19,7 +19,7 @@ import {
   templateVariables,
   type ComposeService,
 } from "./deploy-files.ts";
-import { freePort } from "./ports.ts";
+import { freePort } from "../support/redis.ts";
 
 const { services, volumes } = compose();
 const app = services.whisperrr!;
