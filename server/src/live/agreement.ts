@@ -13,7 +13,7 @@ export const normalize = (word: string): string => word.toLowerCase().replace(/[
 /**
  * Where the not-yet-committed part of `hyp` begins, given the words already committed from the
  * same audio: after the prefix of `hyp` whose letters are closest (edit distance) to those of
- * `committed`. A redecode may spell a committed word differently, or split or merge words;
+ * `committed`, if at least half of those letters match. A redecode may spell a committed word differently, or split or merge words;
  * aligning letters rather than counting words keeps that from repeating or dropping a word.
  */
 export function skipCommitted(committed: string[], hyp: string[]): number {
@@ -26,7 +26,29 @@ export function skipCommitted(committed: string[], hyp: string[]): number {
   const prev = editDistanceRow(target, letters);
   let best = 0;
   for (let j = 1; j < boundaries.length; j++) if (prev[boundaries[j]!]! < prev[boundaries[best]!]!) best = j;
-  return best;
+  // Not a respelling but other words: whisper left the committed ones out (e.g. the fragment of a
+  // word left before a cut), and what it heard is all new.
+  return prev[boundaries[best]!]! * 2 > target.length ? 0 : best;
+}
+
+/** A phrase at least this long said twice in a row is whisper looping, not speech. */
+const MIN_LOOP_WORDS = 3;
+
+/**
+ * `hyp` without the copies whisper appends when it loops (it repeats the last phrase, often with
+ * its timestamps squeezed into the end of the audio): a run of words that exactly repeats the run
+ * just before it is dropped, from the end, until none is left.
+ */
+export function withoutLoops(hyp: Word[]): Word[] {
+  const words = hyp.map((w) => normalize(w.text));
+  let n = words.length;
+  for (let k = Math.floor(n / 2); k >= MIN_LOOP_WORDS; k--) {
+    if (words.slice(n - k, n).every((w, i) => w === words[n - 2 * k + i])) {
+      n -= k;
+      k = Math.floor(n / 2) + 1;
+    }
+  }
+  return hyp.slice(0, n);
 }
 
 /** The longest k such that the last k words of `before` are the first k of `words`. */
@@ -43,6 +65,13 @@ function commonPrefix(a: Word[], b: Word[]): number {
   return n;
 }
 
+const middle = (w: Word) => (w.start + w.end) / 2;
+
+/** A hypothesis that starts this soon after the last committed word may be re-hearing it. */
+const ECHO_WINDOW_SECONDS = 1;
+/** Committed words remembered across trims, to recognise a redecode (or prompt echo) of them. */
+const RECENT_WORDS = 8;
+
 /**
  * LocalAgreement-2: each decode of the growing buffer yields a hypothesis; the words on which it
  * agrees with the previous decode (their common prefix after what is already committed) are
@@ -52,8 +81,11 @@ export class LocalAgreement {
   /** Words committed from the audio still in the buffer. */
   private committed: Word[] = [];
   private previousTail: Word[] = [];
-  /** The last committed words before a trim: a hypothesis that starts with them repeats them. */
-  private carry: string[] = [];
+  /**
+   * The last words committed, kept across trims and utterance commits: whisper, prompted with
+   * them, may hear them again at the start of the next buffer, and they must not be re-emitted.
+   */
+  private recent: Word[] = [];
 
   /** Returns the newly committed words and the still-uncommitted tail of `hyp`. */
   update(hyp: Word[]): { committed: Word[]; tail: Word[] } {
@@ -61,7 +93,7 @@ export class LocalAgreement {
     const agreed = commonPrefix(this.previousTail, tail);
     const committed = tail.slice(0, agreed);
     this.committed.push(...committed);
-    if (committed.length > 0) this.carry = [];
+    this.remember(committed);
     this.previousTail = tail.slice(agreed);
     return { committed, tail: this.previousTail };
   }
@@ -70,6 +102,7 @@ export class LocalAgreement {
   commitAll(hyp: Word[]): Word[] {
     const tail = this.tailOf(hyp);
     this.reset();
+    this.remember(tail);
     return tail;
   }
 
@@ -77,7 +110,6 @@ export class LocalAgreement {
   reset(): void {
     this.committed = [];
     this.previousTail = [];
-    this.carry = [];
   }
 
   /** The last word committed from the audio still in the buffer. */
@@ -85,15 +117,36 @@ export class LocalAgreement {
     return this.committed.at(-1);
   }
 
-  /** The buffer was trimmed at the end of the last committed word; the uncommitted tail stays. */
-  trimmedToCommitted(): void {
-    this.carry = this.committed.slice(-3).map((w) => normalize(w.text));
-    this.committed = [];
+  /**
+   * Where the buffer may be cut between two committed words, the first ending past `after` s,
+   * latest first: between their middles. Whisper's word times are often off by a few tenths of a
+   * second (asterisk: "answer" placed 0.5 s late), so the cut never goes past the last committed
+   * word: that word stays in the buffer, is heard again and skipped by alignment, and no word not
+   * yet committed can be cut away.
+   */
+  cutRanges(after: number): { from: number; to: number }[] {
+    const ranges: { from: number; to: number }[] = [];
+    for (let i = this.committed.length - 2; i >= 0 && this.committed[i]!.end > after; i--) {
+      ranges.push({ from: middle(this.committed[i]!), to: middle(this.committed[i + 1]!) });
+    }
+    return ranges;
   }
 
-  private tailOf(hyp: Word[]): Word[] {
+  /** The buffer now starts at `at` s: committed words mostly before it are gone from it. */
+  trimmedAt(at: number): void {
+    this.committed = this.committed.filter((w) => middle(w) >= at);
+  }
+
+  private remember(words: Word[]): void {
+    this.recent = [...this.recent, ...words].slice(-RECENT_WORDS);
+  }
+
+  private tailOf(heard: Word[]): Word[] {
+    const hyp = withoutLoops(heard);
     const words = hyp.map((w) => normalize(w.text));
-    if (this.committed.length === 0) return hyp.slice(overlap(this.carry, words));
-    return hyp.slice(skipCommitted(this.committed.map((w) => normalize(w.text)), words));
+    if (this.committed.length > 0) return hyp.slice(skipCommitted(this.committed.map((w) => normalize(w.text)), words));
+    const last = this.recent.at(-1);
+    if (!last || !hyp[0] || hyp[0].start > last.end + ECHO_WINDOW_SECONDS) return hyp;
+    return hyp.slice(overlap(this.recent.map((w) => normalize(w.text)), words));
   }
 }

@@ -1,12 +1,13 @@
 import { LIVE_CLOSE, type ErrorCode, type Language, type LiveAudioFormat, type LiveServerMessage, type Task } from "@whisperrr/shared";
 import { SAMPLE_RATE, seconds } from "../audio/pcm.ts";
 import { quietestCut } from "../audio/windows.ts";
-import { transcribeWindow, type RawSegment } from "../engine/whisper.ts";
+import { transcribeWindow } from "../engine/whisper.ts";
 import type { PipelineDeps } from "../jobs/pipeline.ts";
 import { LocalAgreement, type Word } from "./agreement.ts";
 import { PcmBuffer } from "./buffer.ts";
 import { createIntake, type AudioIntake } from "./intake.ts";
 import { SpeechTracker } from "./speech.ts";
+import { toWords } from "./words.ts";
 
 /** Above file jobs (priority 0): a live decode takes the next free context. */
 const LIVE_PRIORITY = 10;
@@ -19,6 +20,10 @@ const LEAD_IN_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
 /** whisper.cpp ignores input shorter than one second; shorter buffers are padded with silence. */
 const MIN_DECODE_SAMPLES = Math.round(1.2 * SAMPLE_RATE);
 const PROMPT_CHARS = 200;
+const MIN_AUDIO_CONTEXT = 512;
+const AUDIO_CONTEXT_MARGIN_SECONDS = 2;
+/** Committed words kept for the prompt: more than PROMPT_CHARS holds, plus those still buffered. */
+const PROMPT_WORDS = 200;
 /** Buffer capacity in multiples of LIVE_MAX_BUFFER_SECONDS: room for decodes slowed by a busy CPU. */
 const BUFFER_FACTOR = 4;
 
@@ -47,6 +52,8 @@ export class LiveSession {
   private readonly intake: AudioIntake;
   private language: string;
   private finals: string[] = [];
+  /** The latest committed words, with times: the prompt is built from those already trimmed away. */
+  private said: Word[] = [];
   private lastFinalEnd = 0;
   private lastDecodedTo = 0;
   private lastPartial = "";
@@ -144,22 +151,40 @@ export class LiveSession {
   }
 
   /**
-   * Long unbroken speech: the buffer is trimmed at the end of the last word two decodes agreed on,
-   * keeping the uncommitted tail. With nothing agreed yet, it is cut at a quiet point and committed.
+   * Long unbroken speech: the buffer is trimmed among the words two decodes agreed on, at a pause
+   * between two of them if there is one (else at the end of the last by its timestamp), keeping
+   * the uncommitted tail. With nothing agreed yet, it is cut at a quiet point and committed.
    */
   private shorten(): void {
+    const start = this.buffer.start;
+    if (this.trimAtPause()) return this.pump();
     const last = this.agreement.lastCommitted;
-    if (!last) {
-      const start = this.buffer.start;
-      return void this.decode(start + quietestCut(this.buffer.slice(start, this.speech.analyzedTo), 2), "commit");
-    }
-    this.buffer.trimTo(Math.round(last.end * SAMPLE_RATE));
-    this.agreement.trimmedToCommitted();
+    if (!last) return void this.decode(start + quietestCut(this.buffer.slice(start, this.speech.analyzedTo), 2), "commit");
+    this.trim(Math.round(last.end * SAMPLE_RATE));
     this.pump();
+  }
+
+  /** Trims at a pause (by the VAD) between two committed words; false if there is none. */
+  private trimAtPause(): boolean {
+    for (const { from, to } of this.agreement.cutRanges(seconds(this.buffer.start))) {
+      const cut = this.speech.pauseBetween(Math.round(from * SAMPLE_RATE), Math.round(to * SAMPLE_RATE));
+      if (cut !== null && cut > this.buffer.start) {
+        this.trim(cut);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private trim(at: number): void {
+    this.buffer.trimTo(at);
+    this.speech.forgetBefore(at);
+    this.agreement.trimmedAt(seconds(at));
   }
 
   private dropBefore(at: number): void {
     this.buffer.trimTo(at);
+    this.speech.forgetBefore(at);
     this.agreement.reset();
   }
 
@@ -170,15 +195,14 @@ export class LiveSession {
     try {
       const words = await this.transcribe(from, to);
       if (this.closed) return;
+      const { committed, tail } = mode === "commit" ? { committed: this.agreement.commitAll(words), tail: [] } : this.agreement.update(words);
+      this.deps.log.debug({ sessionId: this.id, mode, fromSeconds: seconds(from), toSeconds: seconds(to), text: { heard: timed(words), committed: timed(committed), partial: timed(tail) } }, "live hypothesis");
+      this.commit(committed);
       if (mode === "commit") {
-        this.commit(this.agreement.commitAll(words));
         this.buffer.trimTo(to);
-        this.partial([]);
-      } else {
-        const { committed, tail } = this.agreement.update(words);
-        this.commit(committed);
-        this.partial(tail);
+        this.speech.forgetBefore(to);
       }
+      this.partial(tail);
       this.lastDecodedTo = to;
     } catch (err) {
       this.deps.log.error({ sessionId: this.id, err }, "live decode failed");
@@ -193,6 +217,7 @@ export class LiveSession {
     const pcm = this.buffer.slice(from, to);
     const input = pcm.length >= MIN_DECODE_SAMPLES ? pcm : padded(pcm);
     const { config, pool } = this.deps;
+    const prompt = this.promptBefore(from);
     const waited = performance.now();
     const lease = await pool.acquire(LIVE_PRIORITY);
     const began = performance.now();
@@ -204,7 +229,7 @@ export class LiveSession {
           pcm: input,
           language: this.language,
           translate: this.options.task === "translate",
-          prompt: this.finals.join(" ").slice(-PROMPT_CHARS),
+          prompt,
           threads: lease.threads,
           beamSize: config.liveBeamSize,
           wordTimestamps: true,
@@ -217,12 +242,22 @@ export class LiveSession {
     } finally {
       lease.release();
       const ms = (t: number) => Math.round(performance.now() - t);
-      this.deps.log.debug({ sessionId: this.id, audioSeconds: seconds(pcm.length), waitMs: Math.round(began - waited), whisperMs: ms(began), threads: lease.threads }, "live decode");
+      this.deps.log.debug({ sessionId: this.id, prompt, audioSeconds: seconds(pcm.length), waitMs: Math.round(began - waited), whisperMs: ms(began), threads: lease.threads }, "live decode");
     }
+  }
+
+  /**
+   * Committed text whose audio is no longer in the buffer. Prompting with words the buffer still
+   * holds makes whisper skip them (dropping the next word at alignment) or echo them (repeating).
+   */
+  private promptBefore(from: number): string {
+    const start = seconds(from);
+    return this.said.filter((w) => (w.start + w.end) / 2 < start).map((w) => w.text).join(" ").slice(-PROMPT_CHARS);
   }
 
   private commit(words: Word[]): void {
     if (words.length === 0) return;
+    this.said = [...this.said, ...words].slice(-PROMPT_WORDS);
     const text = words.map((w) => w.text).join(" ");
     const start = Math.max(this.lastFinalEnd, words[0]!.start);
     const end = Math.max(start, words.at(-1)!.end);
@@ -265,34 +300,16 @@ export class LiveSession {
   }
 }
 
-/** Words with session times; words whisper placed in the silence padding are dropped. */
-function toWords(segments: RawSegment[], offset: number, duration: number): Word[] {
-  const words: Word[] = [];
-  for (const s of segments) {
-    for (const w of s.words ?? interpolated(s)) {
-      if (!/[\p{L}\p{N}]/u.test(w.word) || w.from / 1000 >= duration) continue;
-      const start = offset + Math.min(duration, w.from / 1000);
-      words.push({ text: w.word, start, end: Math.max(start, offset + Math.min(duration, w.to / 1000)) });
-    }
-  }
-  return words;
-}
-
-/** Without token times, a segment's words share its span in proportion to their length. */
-function interpolated(s: RawSegment): { word: string; from: number; to: number }[] {
-  const parts = s.text.split(/\s+/).filter(Boolean);
-  const total = parts.reduce((n, p) => n + p.length + 1, 0);
-  let at = 0;
-  return parts.map((word) => {
-    const from = s.from + ((s.to - s.from) * at) / total;
-    at += word.length + 1;
-    return { word, from, to: s.from + ((s.to - s.from) * at) / total };
-  });
-}
-
-/** Encoder frames covering the buffer plus a second of margin, rounded up to a multiple of 64. */
+/**
+ * Encoder frames (50 a second; whisper's full window is 1500 = 30 s) for a buffer: fewer frames
+ * encode faster, but too few break whisper's timestamps. With the buffer + 1 s (at least 5 s), a
+ * 3.2 s decode of JFK got its text right yet a segment ending at 7 s, the last three words squeezed
+ * into the last 10 ms, and half the kit's short slices ended in a loop of the last phrase; with
+ * the buffer + 2 s and at least 10 s, those loops mostly go and times stay inside the audio.
+ */
 function audioContextFor(samples: number): number {
-  return Math.min(1500, Math.ceil(((samples / SAMPLE_RATE + 1) * 50) / 64) * 64);
+  const frames = Math.max(MIN_AUDIO_CONTEXT, (samples / SAMPLE_RATE + AUDIO_CONTEXT_MARGIN_SECONDS) * 50);
+  return Math.min(1500, Math.ceil(frames / 64) * 64);
 }
 
 function padded(pcm: Float32Array): Float32Array {
@@ -300,5 +317,8 @@ function padded(pcm: Float32Array): Float32Array {
   out.set(pcm);
   return out;
 }
+
+/** Words with their times, for the debug log. */
+const timed = (words: Word[]) => words.map((w) => `${w.text}@${w.start.toFixed(2)}-${w.end.toFixed(2)}`).join(" ");
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -2,6 +2,13 @@ import { SAMPLE_RATE } from "../audio/pcm.ts";
 import { VAD_FRAME, VadStream } from "../audio/vad.ts";
 import type { PcmBuffer } from "./buffer.ts";
 
+/** Pause kept after an utterance's last speech frame, at most and at least. */
+const UTTERANCE_TAIL = Math.round(0.5 * SAMPLE_RATE);
+const MIN_UTTERANCE_TAIL = Math.round(0.2 * SAMPLE_RATE);
+const ONSET_MARGIN = Math.round(0.15 * SAMPLE_RATE);
+/** Two frames without speech: shorter dips in the VAD score happen inside words. */
+const MIN_PAUSE = 2 * VAD_FRAME;
+
 /**
  * Runs Silero VAD over the session audio as it arrives and remembers where speech was last
  * heard. Decoding is gated on it: stretches without speech never reach whisper, which would
@@ -12,6 +19,8 @@ export class SpeechTracker {
   analyzedTo = 0;
   /** Absolute sample where the last speech frame ended; -1 before any speech. */
   lastSpeechEnd = -1;
+  /** Runs of non-speech frames after an utterance began, oldest first, as [start, end) samples. */
+  private pauses: [number, number][] = [];
   private readonly vad = new VadStream();
   private running: Promise<void> | null = null;
 
@@ -25,10 +34,49 @@ export class SpeechTracker {
     return this.lastSpeechEnd > from;
   }
 
-  /** Where the current utterance ended, once a long enough pause followed it; null while it goes on. */
+  /**
+   * Where the current utterance ends, once a long enough pause followed it; null while it goes on.
+   * The cut keeps up to UTTERANCE_TAIL of the pause: the VAD stops scoring speech before a word's
+   * release (the "t" and the room's echo of JFK's "ask not" run ~0.4 s past its last speech frame),
+   * and whisper garbles a word cut there. It stays ONSET_MARGIN short of what the VAD has seen, as
+   * the VAD also scores the next word's onset late.
+   */
   utteranceEnd(bufferStart: number): number | null {
-    if (!this.speechSince(bufferStart) || this.analyzedTo - this.lastSpeechEnd < this.minSilenceSamples) return null;
-    return Math.min(this.analyzedTo, this.lastSpeechEnd + Math.round(0.2 * SAMPLE_RATE));
+    const silence = this.analyzedTo - this.lastSpeechEnd;
+    if (!this.speechSince(bufferStart) || silence < this.minSilenceSamples) return null;
+    const tail = Math.min(UTTERANCE_TAIL, Math.max(MIN_UTTERANCE_TAIL, silence - ONSET_MARGIN));
+    return Math.min(this.analyzedTo, this.lastSpeechEnd + tail);
+  }
+
+  /**
+   * The middle of the latest pause of at least MIN_PAUSE whose middle lies in [from, to] (absolute
+   * samples): a cut there falls between words, whatever whisper's word times say.
+   */
+  pauseBetween(from: number, to: number): number | null {
+    for (let i = this.pauses.length - 1; i >= 0; i--) {
+      const [start, end] = this.pauses[i]!;
+      const middle = Math.round((start + end) / 2);
+      if (end - start >= MIN_PAUSE && middle >= from && middle <= to) return middle;
+      if (end < from) break;
+    }
+    return null;
+  }
+
+  /** Pauses before `at` are no longer needed. */
+  forgetBefore(at: number): void {
+    while (this.pauses.length > 0 && this.pauses[0]![1] <= at) this.pauses.shift();
+  }
+
+  private scored(frameEnd: number, probability: number): void {
+    this.analyzedTo = frameEnd;
+    if (probability >= this.threshold) {
+      this.lastSpeechEnd = frameEnd;
+      return;
+    }
+    if (this.lastSpeechEnd < 0) return;
+    const last = this.pauses.at(-1);
+    if (last && last[1] === frameEnd - VAD_FRAME) last[1] = frameEnd;
+    else this.pauses.push([frameEnd - VAD_FRAME, frameEnd]);
   }
 
   /**
@@ -47,17 +95,13 @@ export class SpeechTracker {
     if (buffer.end <= this.analyzedTo) return;
     const frame = new Float32Array(VAD_FRAME);
     frame.set(buffer.slice(this.analyzedTo, buffer.end));
-    const probability = await this.vad.probability(frame);
-    this.analyzedTo = buffer.end;
-    if (probability >= this.threshold) this.lastSpeechEnd = buffer.end;
+    this.scored(buffer.end, await this.vad.probability(frame));
   }
 
   private async run(buffer: PcmBuffer, onProgress: () => void): Promise<void> {
     while (buffer.end - this.analyzedTo >= VAD_FRAME) {
       const frame = buffer.slice(this.analyzedTo, this.analyzedTo + VAD_FRAME);
-      const probability = await this.vad.probability(frame);
-      this.analyzedTo += VAD_FRAME;
-      if (probability >= this.threshold) this.lastSpeechEnd = this.analyzedTo;
+      this.scored(this.analyzedTo + VAD_FRAME, await this.vad.probability(frame));
       if (buffer.end - this.analyzedTo < VAD_FRAME) onProgress();
     }
   }

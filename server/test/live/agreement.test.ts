@@ -1,8 +1,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { LocalAgreement, skipCommitted, type Word } from "../../src/live/agreement.ts";
+import { LocalAgreement, skipCommitted, withoutLoops, type Word } from "../../src/live/agreement.ts";
 import { PcmBuffer } from "../../src/live/buffer.ts";
 import { RawIntake } from "../../src/live/intake.ts";
+import { SpeechTracker } from "../../src/live/speech.ts";
+import { toWords } from "../../src/live/words.ts";
+import { s16ToFloat32 } from "../../src/audio/pcm.ts";
+import { recording } from "../support/audio.ts";
+import { pcmOf } from "./stream.ts";
 
 const words = (text: string, from = 0): Word[] => text.split(" ").map((t, i) => ({ text: t, start: from + i * 0.3, end: from + i * 0.3 + 0.25 }));
 const texts = (ws: Word[]) => ws.map((w) => w.text).join(" ");
@@ -27,11 +32,96 @@ test("after a trim at the last committed word, a redecode that still hears it do
   la.update(words("ask what you can"));
   la.update(words("ask what you can do"));
   assert.is(la.lastCommitted?.text, "can");
-  la.trimmedToCommitted();
+  la.trimmedAt(la.lastCommitted!.end);
   let r = la.update(words("can do for"));
   assert.is(texts(r.committed), "do", "agreed with the tail kept across the trim; 'can' not repeated");
   r = la.update(words("for your country"));
   assert.is(texts(r.committed), "for");
+});
+
+test("an utterance commit is not repeated when the next buffer's decode echoes it (JFK f32le: 'Ask not. And so my fellow Americans. Ask not.')", () => {
+  const la = new LocalAgreement();
+  la.update(words("And so my fellow"));
+  la.update(words("And so my fellow Americans. Ask"));
+  assert.is(texts(la.commitAll(words("And so my fellow Americans. Ask not."))), "Americans. Ask not.");
+  // The buffer now starts after "not."; whisper, prompted with the finals, hears them again.
+  let r = la.update(words("and so my fellow Americans, ask not! What your country", 1.8));
+  assert.is(texts(r.committed), "", "the echo is no agreement");
+  assert.is(texts(r.tail), "What your country");
+  r = la.update(words("And so my fellow Americans. Ask not. What your country can", 1.8));
+  assert.is(texts(r.committed), "What your country");
+  assert.is(texts(la.commitAll(words("ask not what your country can do for you", 1.8))), "can do for you", "nor at the final flush");
+  assert.is(texts(la.commitAll(words("Ask what you can do", 9))), "Ask what you can do", "a later utterance is taken whole");
+});
+
+test("a hypothesis in which whisper loops on the last sentence commits it once (JFK f32le final flush)", () => {
+  const la = new LocalAgreement();
+  la.update(words("Ask what you can do"));
+  la.update(words("Ask what you can do for"));
+  const looped = words("Ask what you can do for your country! Ask what you can do for your country!");
+  assert.is(texts(la.commitAll(looped)), "for your country!");
+  assert.is(texts(withoutLoops(words("a b c a b c a b c"))), "a b c", "every copy goes");
+  assert.is(texts(withoutLoops(words("thank you thank you"))), "thank you thank you", "two-word repeats can be speech");
+  assert.is(texts(withoutLoops(words("ask not what your country can do for you ask what you can do for your country"))), "ask not what your country can do for you ask what you can do for your country");
+});
+
+test("a cut at a pause between committed words keeps those still in the buffer for alignment (librispeech: '... punished, had given her')", () => {
+  const la = new LocalAgreement();
+  la.update(words("God, as a direct consequence of the sin which man thus punished, had given"));
+  la.update(words("God, as a direct consequence of the sin which man thus punished, had given her a"));
+  const ranges = la.cutRanges(3.5).map(({ from, to }) => [from.toFixed(3), to.toFixed(3)]);
+  assert.equal(ranges, [["3.725", "4.025"], ["3.425", "3.725"]], "between the middles of committed words, never past the last one ('given')");
+  // The VAD found a pause at 3.6 s, inside whisper's span of "had": the buffer now starts there.
+  la.trimmedAt(3.6);
+  const r = la.update(words("had given her a lovely", 3.6));
+  assert.is(texts(r.committed), "her a", "neither 'had given' repeated nor 'her' dropped");
+});
+
+test("the VAD's pauses give cut points between words (JFK: '... fellow Americans, | ask not')", async () => {
+  const pcm = s16ToFloat32(pcmOf(recording("jfk_inaugural_16k.wav").path));
+  const buffer = new PcmBuffer(pcm.length);
+  buffer.append(pcm);
+  const speech = new SpeechTracker(0.5, 8000);
+  await speech.analyze(buffer, () => undefined);
+  const at = (s: number) => Math.round(s * 16000);
+  const cut = speech.pauseBetween(at(2), at(3.5));
+  assert.ok(cut !== null && cut > at(2.3) && cut < at(3.2), `in the pause after "Americans" (VAD: 2.21-3.30 s), got ${cut}`);
+  assert.is(speech.pauseBetween(at(0.5), at(1.9)), null, "no pause inside 'And so my fellow'");
+  speech.forgetBefore(at(4));
+  assert.is(speech.pauseBetween(at(2), at(3.5)), null, "forgotten once trimmed");
+});
+
+test("words whisper squeezes into the last 0.1 s of the audio are dropped (asterisk: a loop on the previous sentence at 18.97-18.97)", () => {
+  // 7.136 s decoded from 11.84 s of session time; whisper ran out of audio after "using" and looped.
+  const raw = (text: string, from: number, to: number) => ({ word: text, from, to });
+  const words = toWords(
+    [{ from: 0, to: 7136, text: "", lang: "en", words: [raw("If", 6070, 6180), raw("you", 6220, 6470), raw("are", 6470, 6750), raw("using", 6750, 7130), raw("a", 7130, 7136), raw("console,", 7130, 7136), raw("you", 7136, 7136), raw("will", 7136, 7136), raw("navigate", 7136, 7136)] }],
+    11.84,
+    7.136,
+  );
+  assert.is(texts(words), "If you are using");
+  assert.ok(Math.abs(words[0]!.start - 17.91) < 1e-9, "session time");
+  const last = toWords([{ from: 0, to: 2000, text: "", lang: "en", words: [raw("your", 1500, 1700), raw("country.", 1950, 2000)] }], 9, 2);
+  assert.is(texts(last), "your country.", "one word at the very end may be real (cut short): kept");
+  const interpolated = toWords([{ from: 0, to: 1000, text: "ask not", lang: "en" }], 2, 1.5);
+  assert.is(texts(interpolated), "ask not", "segments without token times are spread over their span");
+});
+
+test("an utterance is cut up to 0.5 s after its last speech frame, short of what the VAD has not cleared (JFK: 'not' rings until ~4.8 s, VAD speech ends 4.38 s)", () => {
+  const at = (s: number) => Math.round(s * 16000);
+  const speech = new SpeechTracker(0.5, at(0.5));
+  speech.lastSpeechEnd = at(4.38);
+  speech.analyzedTo = at(4.8);
+  assert.is(speech.utteranceEnd(0), null, "a pause shorter than VAD_MIN_SILENCE_MS goes on");
+  speech.analyzedTo = at(4.88);
+  assert.is(speech.utteranceEnd(0), at(4.38) + at(0.35), "0.15 s short of the analysed end");
+  speech.analyzedTo = at(6);
+  assert.is(speech.utteranceEnd(0), at(4.38) + at(0.5), "at most 0.5 s of the pause");
+  assert.is(speech.utteranceEnd(at(5)), null, "no speech in the buffer");
+  const quick = new SpeechTracker(0.5, at(0.1));
+  quick.lastSpeechEnd = at(1);
+  quick.analyzedTo = at(1.1);
+  assert.is(quick.utteranceEnd(0), at(1.1), "never past what the VAD has seen");
 });
 
 test("a redecode that spells committed words differently neither repeats nor drops the next word", () => {
@@ -40,6 +130,7 @@ test("a redecode that spells committed words differently neither repeats nor dro
   assert.is(skipCommitted(["hello"], ["hello", "hello", "world"]), 1);
   assert.is(skipCommitted([], ["a"]), 0);
   assert.is(skipCommitted(["a", "b", "c"], ["a", "b"]), 2, "a shorter redecode: everything is committed");
+  assert.is(skipCommitted(["started"], ["like", "a", "normal"]), 0, "whisper left out a committed word still in the buffer: nothing it heard is skipped");
 });
 
 test("PcmBuffer addresses absolute samples, trims, and refuses what does not fit", () => {
