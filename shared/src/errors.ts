@@ -44,6 +44,9 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The message of `store_unavailable`, the same on every transport. */
+export const STORE_UNAVAILABLE = "The job store (Redis) cannot be reached right now; retry in a few seconds.";
+
 /** Body of every non-2xx JSON response. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };

@@ -3,6 +3,9 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, type Writable } from "node:stream";
 
+/** Where a job's upload copy lives (Redis mode: a replica cleans up after one that died). */
+export const uploadCopyFile = (dir: string, id: string) => path.join(dir, `${id}.upload`);
+
 /**
  * Keeps a copy of the uploaded bytes on disk while they stream to ffmpeg: MP4/MOV files whose
  * index sits at the end cannot be decoded from a pipe and are decoded again from this copy.
@@ -13,7 +16,7 @@ export class UploadCopy {
   readonly complete: Promise<void>;
 
   constructor(dir: string, id: string) {
-    this.file = path.join(dir, `${id}.upload`);
+    this.file = uploadCopyFile(dir, id);
     this.stream = createWriteStream(this.file);
     this.complete = new Promise((resolve, reject) => {
       this.stream.on("finish", resolve);

@@ -1,6 +1,8 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../log.ts";
 
+export const COMMAND_TIMEOUT_MS = 5000;
+
 /**
  * A connection that reconnects by itself. `blocking` connections (XREAD/XREADGROUP BLOCK) wait
  * as long as it takes; the others fail a command after one retry so a request can answer 503
@@ -10,6 +12,8 @@ export function connectRedis(url: string, name: string, log: Logger, blocking = 
   const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: blocking ? null : 1,
+    // A Redis that hangs (not down, not answering) fails commands instead of stalling requests.
+    ...(blocking ? {} : { commandTimeout: COMMAND_TIMEOUT_MS }),
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });

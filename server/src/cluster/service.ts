@@ -8,7 +8,7 @@ import type { Admission, CancelOutcome, JobBackend, OpenJob } from "../jobs/back
 import { Job } from "../jobs/job.ts";
 import { startDecode, type PipelineDeps } from "../jobs/pipeline.ts";
 import type { Logger } from "../log.ts";
-import { connectRedis } from "./connection.ts";
+import { COMMAND_TIMEOUT_MS, connectRedis } from "./connection.ts";
 import { RedisEventSink } from "./event-sink.ts";
 import { EventFollower } from "./follower.ts";
 import { RedisKeys } from "./keys.ts";
@@ -40,6 +40,8 @@ export class ClusterJobService implements JobBackend {
   private waitingJobs = 0;
   private endHandlers: ((job: Job) => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
+  /** When Redis last answered the once-a-second queue poll: a hung Redis stays "connected". */
+  private answeredAt = Date.now();
 
   constructor(
     private readonly config: Config & { redisUrl: string },
@@ -56,6 +58,8 @@ export class ClusterJobService implements JobBackend {
     this.uploads = new UploadPublisher(this.redis, this.keys);
     this.every(config.redisLeaseSeconds * 333, () => this.heartbeat());
     this.every(1000, async () => {
+      await this.redis.ping();
+      this.answeredAt = Date.now();
       this.waitingJobs = await this.queue.waiting();
     });
     this.every(250, () => this.uploads.publish());
@@ -84,6 +88,8 @@ export class ClusterJobService implements JobBackend {
   get readiness(): { ready: boolean; reason: string | null } {
     if (this.draining) return { ready: false, reason: "shutting down" };
     if (this.redis.status !== "ready") return { ready: false, reason: `Redis is unreachable (${this.redis.status})` };
+    const silent = Date.now() - this.answeredAt;
+    if (silent > COMMAND_TIMEOUT_MS) return { ready: false, reason: `Redis has not answered for ${Math.round(silent / 1000)} s` };
     return this.worker ? { ready: true, reason: null } : { ready: false, reason: this.notReadyReason };
   }
 

@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import { TERMINAL_STATUSES, type JobEvent, type JobOptions, type JobStatus, type SegmentEvent } from "@whisperrr/shared";
+import { rm } from "node:fs/promises";
 import { spoolFile } from "../audio/spool.ts";
+import { uploadCopyFile } from "../audio/upload-copy.ts";
 import { Job } from "../jobs/job.ts";
 import { transcribe, type PipelineDeps } from "../jobs/pipeline.ts";
 import { RedisEventSink, type Rejection } from "./event-sink.ts";
@@ -97,7 +99,6 @@ export class ClusterWorker {
   }
 
   private async run(entry: QueueEntry): Promise<void> {
-    const { log } = this.deps;
     const attempt = await takeJob(this.redis, this.keys.job(entry.jobId));
     const record = attempt > 0 ? await readRecord(this.redis, this.keys, entry.jobId) : null;
     if (!record || isTerminal(record.status)) {
@@ -107,9 +108,20 @@ export class ClusterWorker {
       return;
     }
     const job = await this.restore(record, attempt);
-    this.running.set(entry.jobId, { entry, job });
+    try {
+      await this.execute(entry, record, job);
+    } catch (err) {
+      // Redis failed under the job: stop here without acknowledging, so the lease runs out and it is retried.
+      this.deps.log.warn({ jobId: job.id, err: String(err) }, "job stopped here after a Redis error; it will be retried");
+      job.handOver();
+    }
+  }
+
+  private async execute(entry: QueueEntry, record: JobRecord, job: Job<RedisEventSink>): Promise<void> {
+    const attempt = job.events.fence;
     let facts = record.facts;
     const spool = new SharedSpool(spoolFile(this.deps.config.spoolDir, job.id), () => facts.decodeDone, () => job.ended);
+    this.running.set(job.id, { entry, job });
     job.onEnd(() => {
       this.running.delete(job.id);
       this.slotFreed();
@@ -118,25 +130,28 @@ export class ClusterWorker {
       // The terminal event is appended right after onEnd handlers run: acknowledge once it is in Redis.
       queueMicrotask(() => void this.release(job, entry, spool));
     });
-    log.info({ jobId: job.id, stage: "queued", attempt, replica: this.options.replicaId }, attempt > 1 ? "job resumed" : "job taken");
+    this.deps.log.info({ jobId: job.id, stage: "queued", attempt, replica: this.options.replicaId }, attempt > 1 ? "job resumed" : "job taken");
     if (attempt > this.options.maxAttempts) {
       return job.fail("worker_lost", `The replicas running this job stopped ${attempt - 1} times (MAX_JOB_ATTEMPTS=${this.options.maxAttempts}); submit it again.`);
     }
-    if (attempt > 1) {
-      const reason = record.handback ?? "The replica running the job stopped responding; another one resumes it after the last finished window.";
-      // A later retry must not repeat this hand-back's reason.
-      if (record.handback) await this.redis.hdel(this.keys.job(job.id), "handback");
-      await job.events.write({ type: "retrying", attempt, reason });
-    }
+    if (attempt > 1) await this.announceRetry(job, record.handback);
     job.start();
     const monitor = setInterval(() => void this.monitor(job, record.uploader, (f) => (facts = f)), MONITOR_MS);
     job.onEnd(() => clearInterval(monitor));
     await this.until(() => facts.optionsFinal || job.ended);
     if (job.ended) return;
-    const checkpointKey = this.keys.job(job.id);
     await transcribe(job, spool, this.deps, record.checkpoint ?? undefined, async (checkpoint) => {
-      await fencedSet(this.redis, checkpointKey, attempt, { checkpoint: JSON.stringify(checkpoint) });
+      const saved = await fencedSet(this.redis, this.keys.job(job.id), attempt, { checkpoint: JSON.stringify(checkpoint) }).catch(() => false);
+      // Taken over elsewhere, or Redis unreachable: this replica stops; the holder (or a retry) goes on.
+      if (!saved) job.handOver();
     });
+  }
+
+  private async announceRetry(job: Job<RedisEventSink>, handback: string | null): Promise<void> {
+    const reason = handback ?? "The replica running the job stopped responding; another one resumes it after the last finished window.";
+    // A later retry must not repeat this hand-back's reason.
+    if (handback) await this.redis.hdel(this.keys.job(job.id), "handback");
+    await job.events.write({ type: "retrying", attempt: job.events.fence, reason });
   }
 
   /** A Job object that continues where the record says: the segments before the checkpoint, the language, the upload facts. */
@@ -196,6 +211,8 @@ export class ClusterWorker {
       await job.events.settled();
       await this.queue.ack(entry.entryId);
       await spool.dispose();
+      // Left behind only when the replica receiving the upload died before it finished.
+      await rm(uploadCopyFile(this.deps.config.spoolDir, job.id), { force: true });
     } catch (err) {
       this.deps.log.warn({ jobId: job.id, err: String(err) }, "could not acknowledge the finished job; another replica will find it ended");
     }

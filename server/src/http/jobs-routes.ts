@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
-import { JOB_ID_PATTERN, TRANSCRIPT_FORMATS, type TranscriptFormat } from "@whisperrr/shared";
+import { JOB_ID_PATTERN, STORE_UNAVAILABLE, TRANSCRIPT_FORMATS, type TranscriptFormat } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { JobBackend, OpenJob } from "../jobs/backend.ts";
 import { CONTENT_TYPES, renderTranscript } from "../transcript/formats.ts";
@@ -19,14 +19,17 @@ export async function findJob(jobs: JobBackend, id: string | undefined, reply: R
   let found: OpenJob | null;
   try {
     found = await jobs.open(id);
-  } catch (err) {
-    reply.error("store_unavailable", `The job store cannot be reached: ${err instanceof Error ? err.message : String(err)}`, { "Retry-After": "2" });
+  } catch {
+    storeUnavailable(reply);
     return null;
   }
   if (!found) reply.error("not_found", "No such job (it may have expired).");
   else if (!reply.open) found.release();
   return reply.open ? found : null;
 }
+
+/** The reason is in the server's log (Redis mode: the connection's own warnings). */
+const storeUnavailable = (reply: Reply) => reply.error("store_unavailable", STORE_UNAVAILABLE, { "Retry-After": "2" });
 
 /** Answers from a job that is released right after. */
 function withJob(jobs: JobBackend, answer: (found: OpenJob["job"], reply: Reply, query: (k: string) => string | undefined) => void) {
@@ -59,7 +62,7 @@ export function mountJobRoutes(app: TemplatedApp, jobs: JobBackend, hub: EventHu
         if ("ended" in outcome) return reply.error("job_finished", `The job already ended (${outcome.ended}).`);
         reply.json(200, outcome.cancelled);
       },
-      (err: unknown) => reply.error("store_unavailable", `The job store cannot be reached: ${String(err)}`, { "Retry-After": "2" }),
+      () => storeUnavailable(reply),
     );
   });
 

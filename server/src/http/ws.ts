@@ -1,5 +1,5 @@
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
-import { JOB_ID_PATTERN, WS_CLOSE_GOING_AWAY, type ErrorCode, type WsClientMessage, type WsServerMessage } from "@whisperrr/shared";
+import { JOB_ID_PATTERN, STORE_UNAVAILABLE, WS_CLOSE_GOING_AWAY, type ErrorCode, type WsClientMessage, type WsServerMessage } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { JobBackend, OpenJob } from "../jobs/backend.ts";
 import { recordFanout, trackConnection } from "../metrics/track.ts";
@@ -86,7 +86,7 @@ export function mountWebSocket(app: TemplatedApp, jobs: JobBackend, hub: EventHu
     ws.cork(() => {
       if (typeof found === "string" || !found) {
         state.subscriptions.delete(jobId);
-        if (typeof found === "string") return error(ws, "store_unavailable", `The job store cannot be reached: ${found}`, jobId);
+        if (typeof found === "string") return error(ws, "store_unavailable", STORE_UNAVAILABLE, jobId);
         return error(ws, "not_found", "No such job (it may have expired).", jobId);
       }
       state.subscriptions.set(jobId, found);

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
-import type { Task } from "@whisperrr/shared";
+import { STORE_UNAVAILABLE, type Task } from "@whisperrr/shared";
 import type { EventHub } from "../events/hub.ts";
 import type { JobBackend, JobHandle } from "../jobs/backend.ts";
 import { Reply } from "../http/respond.ts";
@@ -59,7 +59,7 @@ function audioHandler(task: Task, deps: OpenAIDeps) {
       }
       // In Redis mode the job may run on another replica: follow it where its events are.
       const found = await deps.jobs.open(created.id).catch(() => null);
-      if (!found) return sendOpenAIError(reply, { code: "store_unavailable", message: "The job store cannot be reached; retry shortly." });
+      if (!found) return sendOpenAIError(reply, { code: "store_unavailable", message: STORE_UNAVAILABLE });
       if (!reply.open) {
         found.release();
         return cancel("The client closed the connection before the transcription finished.");

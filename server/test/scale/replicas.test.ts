@@ -1,4 +1,5 @@
-import { createReadStream, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { suite } from "uvu";
@@ -154,6 +155,44 @@ test("SIGTERM mid-job: the replica hands the job back at once and a survivor fin
   const score = wordErrorRate(SONNET.transcript, textOf(events));
   assert.ok(score.errors <= SONNET_MAX_ERRORS, `sonnet after a hand-back: ${score.errors}/${score.words} word errors`);
   replicas.push(await startReplica("e"));
+});
+
+/** Sends `file` as a raw body, `chunk` bytes every 200 ms; resolves with the job id once the server has logged it. */
+function slowUpload(target: TestServer, file: string, chunk: number): Promise<string> {
+  const body = readFileSync(file);
+  const req = request(`${target.base}/api/jobs?language=en`, { method: "POST", headers: { "Content-Length": String(body.length) } });
+  req.on("error", () => undefined);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (req.destroyed || sent >= body.length) return clearInterval(timer);
+    req.write(body.subarray(sent, (sent += chunk)));
+  }, 200);
+  const before = new Set(target.logs.map((l) => l.jobId));
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      const created = target.logs.find((l) => l.msg === "job created" && !before.has(l.jobId));
+      if (created) {
+        clearInterval(poll);
+        resolve(created.jobId as string);
+      }
+    }, 100);
+    setTimeout(() => (clearInterval(poll), reject(new Error("no job created"))), 60_000);
+  });
+}
+
+test("the replica receiving an upload dies mid-upload: the job fails with upload_aborted and its files leave the shared spool", async () => {
+  const uploader = replicas[0]!;
+  const id = await slowUpload(uploader, SONNET.path, 16_384);
+  const other = replicas.find((r) => r !== uploader)!;
+  const watching = readSse(other.base, id);
+  await waitFor(() => readdirSync(spoolDir).some((f) => f === `${id}.upload`), 30_000, "the upload copy in the shared spool");
+  await uploader.stop("SIGKILL");
+  replicas = replicas.filter((r) => r !== uploader);
+  const { events } = await watching;
+  const last = events.at(-1)!;
+  assert.ok(last.type === "failed" && last.code === "upload_aborted", `ends with upload_aborted: ${JSON.stringify(last)}`);
+  await waitFor(() => !readdirSync(spoolDir).some((f) => f.startsWith(id)), 30_000, "no file of the job left in the shared spool");
+  replicas.push(await startReplica("f"));
 });
 
 test("the OpenAI-compatible route answers on any replica, wherever the job runs", async () => {
