@@ -31,10 +31,10 @@ export function decodePcm(file: string): Float32Array {
 
 /**
  * A 16 kHz mono WAV of `clips` one after another (round and round) until it lasts at least `minSeconds`, with its
- * reference transcript. English clips only, so one detected language fits the whole file.
+ * reference transcript. English clips only, so one detected language fits the whole file, and each recording once per round.
  */
 export function concatenated(clips: Clip[], minSeconds: number, workDir: string): Clip {
-  const english = clips.filter((c) => c.language === "en");
+  const english = distinctRecordings(clips.filter((c) => c.language === "en"));
   const parts: Clip[] = [];
   for (let total = 0; total < minSeconds; total += parts.at(-1)!.seconds) parts.push(english[parts.length % english.length]!);
   const name = `concat-${parts.length}-clips.wav`;
@@ -46,6 +46,16 @@ export function concatenated(clips: Clip[], minSeconds: number, workDir: string)
     run(["-y", "-hide_banner", "-loglevel", "error", ...inputs, "-filter_complex", filter, "-map", "[out]", ...WAV_OUT, file]);
   }
   return { name, path: file, seconds: probeSeconds(file), reference: parts.map((c) => c.reference).join(" "), language: "en" };
+}
+
+/**
+ * One clip per recording: the kit holds some recordings twice (JFK as wav and flac) or in part
+ * (the sonnet's head as ogg and mp4). Back to back, Whisper hears the repeat as its own echo and
+ * leaves a whole sentence out, which would be charged to whatever is being measured.
+ */
+function distinctRecordings(clips: Clip[]): Clip[] {
+  const key = (c: Clip) => c.reference.toLowerCase();
+  return clips.filter((c, i) => !clips.some((o, j) => j !== i && key(o).startsWith(key(c)) && (key(o).length > key(c).length || j < i)));
 }
 
 /** The first `seconds` of a clip as a WAV (reference left empty: it is cut mid-transcript). */
