@@ -11,24 +11,36 @@ export interface Word {
 export const normalize = (word: string): string => word.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
 
 /**
- * Where the not-yet-committed part of `hyp` begins, given the words already committed from the
- * same audio: after the prefix of `hyp` whose letters are closest (edit distance) to those of
- * `committed`, if at least half of those letters match. A redecode may spell a committed word differently, or split or merge words;
- * aligning letters rather than counting words keeps that from repeating or dropping a word.
+ * How `hyp` lines up with the words already committed from the same audio: `skip`, where its
+ * not-yet-committed part begins; `reached`, how many committed words it heard again. `hyp` is
+ * matched by letters (edit distance), so a redecode that spells a committed word differently, or
+ * splits or merges words, neither repeats nor drops one. Either all the committed letters match a
+ * prefix of `hyp` (it heard them, then new words), or all of its letters match a prefix of the
+ * committed ones (it heard only part of them and nothing new: whisper sometimes returns only the
+ * first few words of a buffer, and a decode up to a cut stops short of the words past it),
+ * whichever matches closer, if at least half of the letters match. Else whisper left the committed
+ * words out (e.g. the fragment of a word left before a cut), and what it heard is all new.
  */
-export function skipCommitted(committed: string[], hyp: string[]): number {
+export function alignCommitted(committed: string[], hyp: string[]): { skip: number; reached: number } {
   const target = committed.join("");
-  if (target === "") return 0;
   const letters = hyp.join("");
-  /** Letter offset in `letters` where each word boundary j (0..hyp.length) falls. */
-  const boundaries = [0];
-  for (const w of hyp) boundaries.push(boundaries.at(-1)! + w.length);
-  const prev = editDistanceRow(target, letters);
-  let best = 0;
-  for (let j = 1; j < boundaries.length; j++) if (prev[boundaries[j]!]! < prev[boundaries[best]!]!) best = j;
-  // Not a respelling but other words: whisper left the committed ones out (e.g. the fragment of a
-  // word left before a cut), and what it heard is all new.
-  return prev[boundaries[best]!]! * 2 > target.length ? 0 : best;
+  if (target === "" || letters === "") return { skip: 0, reached: committed.length };
+  const whole = bestBoundary(editDistanceRow(target, letters), hyp);
+  const part = bestBoundary(editDistanceRow(letters, target), committed);
+  if (whole.cost <= part.cost) return whole.cost * 2 <= target.length ? { skip: whole.at, reached: committed.length } : { skip: 0, reached: committed.length };
+  return part.cost * 2 <= letters.length ? { skip: hyp.length, reached: part.at } : { skip: 0, reached: committed.length };
+}
+
+/** The word boundary of `words` at which a DP row (indexed by letters) is lowest, first if tied. */
+function bestBoundary(row: number[], words: string[]): { at: number; cost: number } {
+  let at = 0;
+  let letters = 0;
+  let cost = row[0]!;
+  words.forEach((w, j) => {
+    letters += w.length;
+    if (row[letters]! < cost) [at, cost] = [j + 1, row[letters]!];
+  });
+  return { at, cost };
 }
 
 /** A phrase at least this long said twice in a row is whisper looping, not speech. */
@@ -51,10 +63,25 @@ export function withoutLoops(hyp: Word[]): Word[] {
   return hyp.slice(0, n);
 }
 
-/** The longest k such that the last k words of `before` are the first k of `words`. */
-function overlap(before: string[], words: string[]): number {
-  for (let k = Math.min(before.length, words.length); k > 0; k--) {
-    if (before.slice(-k).every((w, i) => w === words[i])) return k;
+/** Letters an echo may differ by, per letter of the echoed words: a respelling ("and" as "an"). */
+const ECHO_TOLERANCE = 1 / 5;
+
+/**
+ * How many leading words of `words` re-hear the latest committed words (`before`): a run of them
+ * ending with the last, or, when `words` heard nothing else, a run starting anywhere; matched by
+ * letters within ECHO_TOLERANCE (so a short word must match exactly), as in alignCommitted:
+ * "installed and executed" comes back as "installed an executed", or as "installed" alone.
+ */
+function echoOf(before: string[], words: string[]): number {
+  const letters = words.join("");
+  const close = (cost: number, of: string) => cost <= Math.floor(of.length * ECHO_TOLERANCE);
+  for (let k = before.length; k > 0; k--) {
+    const said = before.slice(-k);
+    const target = said.join("");
+    const heard = bestBoundary(editDistanceRow(target, letters), words);
+    if (heard.at > 0 && close(heard.cost, target)) return heard.at;
+    const within = bestBoundary(editDistanceRow(letters, target), said);
+    if (letters !== "" && within.at > 0 && close(within.cost, letters)) return words.length;
   }
   return 0;
 }
@@ -64,8 +91,6 @@ function commonPrefix(a: Word[], b: Word[]): number {
   while (n < a.length && n < b.length && normalize(a[n]!.text) === normalize(b[n]!.text)) n++;
   return n;
 }
-
-const middle = (w: Word) => (w.start + w.end) / 2;
 
 /** A hypothesis that starts this soon after the last committed word may be re-hearing it. */
 const ECHO_WINDOW_SECONDS = 1;
@@ -89,7 +114,7 @@ export class LocalAgreement {
 
   /** Returns the newly committed words and the still-uncommitted tail of `hyp`. */
   update(hyp: Word[]): { committed: Word[]; tail: Word[] } {
-    const tail = this.tailOf(hyp);
+    const { tail } = this.split(hyp);
     const agreed = commonPrefix(this.previousTail, tail);
     const committed = tail.slice(0, agreed);
     this.committed.push(...committed);
@@ -98,10 +123,22 @@ export class LocalAgreement {
     return { committed, tail: this.previousTail };
   }
 
-  /** Commits every uncommitted word of `hyp` (end of an utterance or of the session). */
-  commitAll(hyp: Word[]): Word[] {
-    const tail = this.tailOf(hyp);
+  /**
+   * Commits every uncommitted word of `hyp`, a decode of the buffer up to a cut: the end of an
+   * utterance or of the session, or (`inSpeech`) a cut in long unbroken speech. Committed words
+   * such a decode did not reach lie past that cut: they stay committed, so that the next buffer,
+   * which starts at the cut, does not commit them again (librispeech: a VAD pause before "bosom"
+   * and "bosom to connect her parent ..." twice). At the end of an utterance, a decode that heard
+   * only the start of the latest partial (whisper stops early on some short buffers: JFK's "ask
+   * what you can" for "ask what you can do for your country") commits the partial instead.
+   */
+  commitAll(hyp: Word[], inSpeech = false): Word[] {
+    const { tail: heard, reached } = this.split(hyp);
+    const extended = !inSpeech && commonPrefix(this.previousTail, heard) === heard.length && this.previousTail.length > heard.length;
+    const tail = extended ? this.previousTail : heard;
+    const carried = inSpeech ? this.committed.slice(reached) : [];
     this.reset();
+    this.committed = carried;
     this.remember(tail);
     return tail;
   }
@@ -112,41 +149,23 @@ export class LocalAgreement {
     this.previousTail = [];
   }
 
-  /** The last word committed from the audio still in the buffer. */
-  get lastCommitted(): Word | undefined {
-    return this.committed.at(-1);
-  }
-
-  /**
-   * Where the buffer may be cut between two committed words, the first ending past `after` s,
-   * latest first: between their middles. Whisper's word times are often off by a few tenths of a
-   * second (asterisk: "answer" placed 0.5 s late), so the cut never goes past the last committed
-   * word: that word stays in the buffer, is heard again and skipped by alignment, and no word not
-   * yet committed can be cut away.
-   */
-  cutRanges(after: number): { from: number; to: number }[] {
-    const ranges: { from: number; to: number }[] = [];
-    for (let i = this.committed.length - 2; i >= 0 && this.committed[i]!.end > after; i--) {
-      ranges.push({ from: middle(this.committed[i]!), to: middle(this.committed[i + 1]!) });
-    }
-    return ranges;
-  }
-
-  /** The buffer now starts at `at` s: committed words mostly before it are gone from it. */
-  trimmedAt(at: number): void {
-    this.committed = this.committed.filter((w) => middle(w) >= at);
-  }
-
   private remember(words: Word[]): void {
     this.recent = [...this.recent, ...words].slice(-RECENT_WORDS);
   }
 
-  private tailOf(heard: Word[]): Word[] {
+  /**
+   * `heard` without what is already committed (and how many committed words it reached): the
+   * committed words still in the buffer (found by letter alignment), or an echo of the latest committed words at
+   * its start, whichever is longer. The echo check also covers words heard again past a cut and
+   * before the committed ones (asterisk: "installed | and executed the" re-heard as "installed and
+   * executed the", where the alignment alone found nothing and committed all four again).
+   */
+  private split(heard: Word[]): { tail: Word[]; reached: number } {
     const hyp = withoutLoops(heard);
     const words = hyp.map((w) => normalize(w.text));
-    if (this.committed.length > 0) return hyp.slice(skipCommitted(this.committed.map((w) => normalize(w.text)), words));
+    const { skip, reached } = alignCommitted(this.committed.map((w) => normalize(w.text)), words);
     const last = this.recent.at(-1);
-    if (!last || !hyp[0] || hyp[0].start > last.end + ECHO_WINDOW_SECONDS) return hyp;
-    return hyp.slice(overlap(this.recent.map((w) => normalize(w.text)), words));
+    const echo = last && hyp[0] && hyp[0].start <= last.end + ECHO_WINDOW_SECONDS ? echoOf(this.recent.map((w) => normalize(w.text)), words) : 0;
+    return { tail: hyp.slice(Math.max(skip, echo)), reached };
   }
 }

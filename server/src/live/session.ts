@@ -17,6 +17,8 @@ const STEP_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
 const MIN_HYPOTHESIS_SAMPLES = Math.round(1.5 * SAMPLE_RATE);
 /** Audio kept before the first speech frame, so the VAD's late onset does not clip the first word. */
 const LEAD_IN_SAMPLES = Math.round(0.5 * SAMPLE_RATE);
+/** A cut stays this far behind what the VAD has seen: it scores the onset of a word late. */
+const CUT_MARGIN_SAMPLES = Math.round(0.1 * SAMPLE_RATE);
 /** whisper.cpp ignores input shorter than one second; shorter buffers are padded with silence. */
 const MIN_DECODE_SAMPLES = Math.round(1.2 * SAMPLE_RATE);
 const PROMPT_CHARS = 200;
@@ -39,7 +41,8 @@ export interface LiveOutput {
   close(code: number, reason: string): void;
 }
 
-type DecodeMode = "agree" | "commit";
+/** "agree": LocalAgreement-2 step; "commit": all of it is final (utterance end); "cut": up to a cut in speech. */
+type DecodeMode = "agree" | "commit" | "cut";
 
 /**
  * One live session: audio in, VAD, repeated decodes of the uncommitted buffer, LocalAgreement-2
@@ -151,35 +154,17 @@ export class LiveSession {
   }
 
   /**
-   * Long unbroken speech: the buffer is trimmed among the words two decodes agreed on, at a pause
-   * between two of them if there is one (else at the end of the last by its timestamp), keeping
-   * the uncommitted tail. With nothing agreed yet, it is cut at a quiet point and committed.
+   * Long unbroken speech: the buffer is decoded once more up to a cut and committed up to it, as at
+   * the end of an utterance; committed words past the cut stay committed for the next buffer. The
+   * cut is the latest pause the VAD found (a cut there falls between words, whatever whisper's word
+   * times say: trimming at a committed word's end by its time cut away "can do for you", JFK's
+   * "country" being placed a second late), else the quietest 20 ms of the last 2 s.
    */
   private shorten(): void {
     const start = this.buffer.start;
-    if (this.trimAtPause()) return this.pump();
-    const last = this.agreement.lastCommitted;
-    if (!last) return void this.decode(start + quietestCut(this.buffer.slice(start, this.speech.analyzedTo), 2), "commit");
-    this.trim(Math.round(last.end * SAMPLE_RATE));
-    this.pump();
-  }
-
-  /** Trims at a pause (by the VAD) between two committed words; false if there is none. */
-  private trimAtPause(): boolean {
-    for (const { from, to } of this.agreement.cutRanges(seconds(this.buffer.start))) {
-      const cut = this.speech.pauseBetween(Math.round(from * SAMPLE_RATE), Math.round(to * SAMPLE_RATE));
-      if (cut !== null && cut > this.buffer.start) {
-        this.trim(cut);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private trim(at: number): void {
-    this.buffer.trimTo(at);
-    this.speech.forgetBefore(at);
-    this.agreement.trimmedAt(seconds(at));
+    const to = this.speech.analyzedTo - CUT_MARGIN_SAMPLES;
+    const pause = this.speech.longestPause(start + MIN_HYPOTHESIS_SAMPLES, to);
+    void this.decode(pause ?? start + quietestCut(this.buffer.slice(start, to), 2), "cut");
   }
 
   private dropBefore(at: number): void {
@@ -188,17 +173,17 @@ export class LiveSession {
     this.agreement.reset();
   }
 
-  /** Transcribes the buffer up to `to`; "commit" makes all of it final and trims it away. */
+  /** Transcribes the buffer up to `to`; "commit" and "cut" make it final up to `to` and trim it away. */
   private async decode(to: number, mode: DecodeMode): Promise<void> {
     this.decoding = true;
     const from = this.buffer.start;
     try {
       const words = await this.transcribe(from, to);
       if (this.closed) return;
-      const { committed, tail } = mode === "commit" ? { committed: this.agreement.commitAll(words), tail: [] } : this.agreement.update(words);
+      const { committed, tail } = mode === "agree" ? this.agreement.update(words) : { committed: this.agreement.commitAll(words, mode === "cut"), tail: [] };
       this.deps.log.debug({ sessionId: this.id, mode, fromSeconds: seconds(from), toSeconds: seconds(to), text: { heard: timed(words), committed: timed(committed), partial: timed(tail) } }, "live hypothesis");
       this.commit(committed);
-      if (mode === "commit") {
+      if (mode !== "agree") {
         this.buffer.trimTo(to);
         this.speech.forgetBefore(to);
       }

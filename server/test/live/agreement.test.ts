@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { LocalAgreement, skipCommitted, withoutLoops, type Word } from "../../src/live/agreement.ts";
+import { alignCommitted, LocalAgreement, withoutLoops, type Word } from "../../src/live/agreement.ts";
 import { PcmBuffer } from "../../src/live/buffer.ts";
 import { RawIntake } from "../../src/live/intake.ts";
 import { SpeechTracker } from "../../src/live/speech.ts";
@@ -10,6 +10,7 @@ import { recording } from "../support/audio.ts";
 import { pcmOf } from "./stream.ts";
 
 const words = (text: string, from = 0): Word[] => text.split(" ").map((t, i) => ({ text: t, start: from + i * 0.3, end: from + i * 0.3 + 0.25 }));
+const skip = (committed: string[], hyp: string[]) => alignCommitted(committed, hyp).skip;
 const texts = (ws: Word[]) => ws.map((w) => w.text).join(" ");
 
 test("LocalAgreement-2 commits only what two consecutive decodes agree on, once", () => {
@@ -27,16 +28,71 @@ test("LocalAgreement-2 commits only what two consecutive decodes agree on, once"
   assert.is(texts(la.commitAll(words("And so my fellow Americans ask not what your country"))), "not what your country");
 });
 
-test("after a trim at the last committed word, a redecode that still hears it does not repeat it", () => {
+test("words heard again after a cut, before the committed ones, are not committed twice (asterisk: 'installed | and executed the')", () => {
   const la = new LocalAgreement();
-  la.update(words("ask what you can"));
-  la.update(words("ask what you can do"));
-  assert.is(la.lastCommitted?.text, "can");
-  la.trimmedAt(la.lastCommitted!.end);
-  let r = la.update(words("can do for"));
-  assert.is(texts(r.committed), "do", "agreed with the tail kept across the trim; 'can' not repeated");
-  r = la.update(words("for your country"));
-  assert.is(texts(r.committed), "for");
+  la.update(words("you have successfully installed"));
+  la.update(words("you have successfully installed an"));
+  // Cut and committed up to 1.1 s; "installed" (committed) lies past the cut and is heard again.
+  la.commitAll(words("you have successfully", 0), true);
+  la.update(words("installed and executed the", 1.2));
+  let r = la.update(words("installed and executed the asterisk", 1.2));
+  assert.is(texts(r.committed), "and executed the", "the echo of 'installed' is skipped");
+  r = la.update(words("installed and executed the asterisk open source", 1.2));
+  assert.is(texts(r.committed), "asterisk", "committed words after the echo are aligned too");
+});
+
+test("a redecode that hears only the start of what is committed commits nothing again (asterisk: 'You have also' twice)", () => {
+  const la = new LocalAgreement();
+  la.update(words("You have also installed a set of sample"));
+  la.update(words("You have also installed a set of sample sounds and"));
+  la.update(words("You have also"));
+  const r = la.update(words("You have also"));
+  assert.is(texts(r.committed), "", "nothing new was heard");
+  assert.is(texts(la.update(words("You have also installed a set of sample sounds and configuration")).committed), "");
+  assert.is(texts(la.update(words("You have also installed a set of sample sounds and configuration files")).committed), "sounds and configuration");
+});
+
+test("a cut in long speech before some committed words keeps them committed for the next buffer (librispeech: a pause before 'bosom')", () => {
+  const la = new LocalAgreement();
+  la.update(words("whose place was on that same dishonoured bosom to connect her"));
+  la.update(words("whose place was on that same dishonoured bosom to connect her parent"));
+  // The VAD's latest pause lies before "bosom": the decode up to it hears the first seven words.
+  // The next buffer starts there, over a second after the last committed word by its time.
+  assert.is(texts(la.commitAll(words("whose place was on that same dishonoured"), true)), "", "all of it was committed");
+  const r = la.update(words("bosom to connect her parent for ever", 4));
+  assert.is(texts(r.committed), "", "'bosom to connect her' is not committed again");
+  assert.is(texts(la.update(words("bosom to connect her parent for ever with", 4)).committed), "parent for ever");
+  assert.equal(alignCommitted(["whose", "place", "was", "on", "that", "same"], ["whose", "place"]), { skip: 2, reached: 2 });
+});
+
+test("words heard again past a cut, respelled or alone, are not committed again (asterisk, 5 s buffer: 'installed | and executed | installed | an executed')", () => {
+  const la = new LocalAgreement();
+  la.update(words("Congratulations you have successfully installed and executed"));
+  la.update(words("Congratulations you have successfully installed and executed the"));
+  // The VAD's longest pause lies inside "installed": the decode up to it hears it whole.
+  la.commitAll(words("Congratulations you have successfully installed"), true);
+  la.update(words("installed", 1.5));
+  assert.is(texts(la.update(words("installed", 1.5)).committed), "", "'installed' alone is an echo");
+  la.update(words("installed an executed the Asterisk", 1.5));
+  assert.is(texts(la.update(words("installed an executed the Asterisk open", 1.5)).committed), "the Asterisk");
+});
+
+test("an utterance-end decode that stops early commits the latest partial (browser JFK: 'Ask what you can')", () => {
+  const la = new LocalAgreement();
+  la.update(words("Ask"));
+  la.update(words("Ask what you can do for your country."));
+  assert.is(texts(la.commitAll(words("Ask what you can"))), "what you can do for your country.");
+  la.update(words("Ask not what", 5));
+  la.update(words("Ask not what your country", 5));
+  assert.is(texts(la.commitAll(words("Ask not what your nation can", 5))), "your nation can", "a decode that heard differently is committed as heard");
+});
+
+test("after the end of an utterance nothing stays committed", () => {
+  const la = new LocalAgreement();
+  la.update(words("ask not what your country"));
+  la.update(words("ask not what your country can"));
+  assert.is(texts(la.commitAll(words("ask not"))), "can", "the partial, as the decode stopped early");
+  assert.is(texts(la.update(words("what your country can do for you", 5)).tail), "what your country can do for you", "a new utterance that happens to repeat words is all new");
 });
 
 test("an utterance commit is not repeated when the next buffer's decode echoes it (JFK f32le: 'Ask not. And so my fellow Americans. Ask not.')", () => {
@@ -65,18 +121,6 @@ test("a hypothesis in which whisper loops on the last sentence commits it once (
   assert.is(texts(withoutLoops(words("ask not what your country can do for you ask what you can do for your country"))), "ask not what your country can do for you ask what you can do for your country");
 });
 
-test("a cut at a pause between committed words keeps those still in the buffer for alignment (librispeech: '... punished, had given her')", () => {
-  const la = new LocalAgreement();
-  la.update(words("God, as a direct consequence of the sin which man thus punished, had given"));
-  la.update(words("God, as a direct consequence of the sin which man thus punished, had given her a"));
-  const ranges = la.cutRanges(3.5).map(({ from, to }) => [from.toFixed(3), to.toFixed(3)]);
-  assert.equal(ranges, [["3.725", "4.025"], ["3.425", "3.725"]], "between the middles of committed words, never past the last one ('given')");
-  // The VAD found a pause at 3.6 s, inside whisper's span of "had": the buffer now starts there.
-  la.trimmedAt(3.6);
-  const r = la.update(words("had given her a lovely", 3.6));
-  assert.is(texts(r.committed), "her a", "neither 'had given' repeated nor 'her' dropped");
-});
-
 test("the VAD's pauses give cut points between words (JFK: '... fellow Americans, | ask not')", async () => {
   const pcm = s16ToFloat32(pcmOf(recording("jfk_inaugural_16k.wav").path));
   const buffer = new PcmBuffer(pcm.length);
@@ -84,11 +128,11 @@ test("the VAD's pauses give cut points between words (JFK: '... fellow Americans
   const speech = new SpeechTracker(0.5, 8000);
   await speech.analyze(buffer, () => undefined);
   const at = (s: number) => Math.round(s * 16000);
-  const cut = speech.pauseBetween(at(2), at(3.5));
+  const cut = speech.longestPause(at(2), at(3.5));
   assert.ok(cut !== null && cut > at(2.3) && cut < at(3.2), `in the pause after "Americans" (VAD: 2.21-3.30 s), got ${cut}`);
-  assert.is(speech.pauseBetween(at(0.5), at(1.9)), null, "no pause inside 'And so my fellow'");
+  assert.is(speech.longestPause(at(0.5), at(1.9)), null, "no pause inside 'And so my fellow'");
   speech.forgetBefore(at(4));
-  assert.is(speech.pauseBetween(at(2), at(3.5)), null, "forgotten once trimmed");
+  assert.is(speech.longestPause(at(2), at(3.5)), null, "forgotten once trimmed");
 });
 
 test("words whisper squeezes into the last 0.1 s of the audio are dropped (asterisk: a loop on the previous sentence at 18.97-18.97)", () => {
@@ -125,12 +169,13 @@ test("an utterance is cut up to 0.5 s after its last speech frame, short of what
 });
 
 test("a redecode that spells committed words differently neither repeats nor drops the next word", () => {
-  assert.is(skipCommitted(["fellow", "americans"], ["fellowamericans", "ask", "not"]), 1);
-  assert.is(skipCommitted(["ask", "not"], ["ask", "knot", "what"]), 2);
-  assert.is(skipCommitted(["hello"], ["hello", "hello", "world"]), 1);
-  assert.is(skipCommitted([], ["a"]), 0);
-  assert.is(skipCommitted(["a", "b", "c"], ["a", "b"]), 2, "a shorter redecode: everything is committed");
-  assert.is(skipCommitted(["started"], ["like", "a", "normal"]), 0, "whisper left out a committed word still in the buffer: nothing it heard is skipped");
+  assert.is(skip(["fellow", "americans"], ["fellowamericans", "ask", "not"]), 1);
+  assert.is(skip(["ask", "not"], ["ask", "knot", "what"]), 2);
+  assert.is(skip(["hello"], ["hello", "hello", "world"]), 1);
+  assert.is(skip([], ["a"]), 0);
+  assert.is(skip(["a", "b", "c"], ["a", "b"]), 2, "a shorter redecode: everything is committed");
+  assert.is(skip(["you", "have", "also", "installed", "a", "set", "of", "sample", "sounds"], ["you", "have", "also"]), 3, "far shorter too");
+  assert.is(skip(["started"], ["like", "a", "normal"]), 0, "whisper left out a committed word still in the buffer: nothing it heard is skipped");
 });
 
 test("PcmBuffer addresses absolute samples, trims, and refuses what does not fit", () => {

@@ -17,7 +17,7 @@ const scratch = mkdtempSync(path.join(tmpdir(), "whisperrr-live-"));
 const JFK = recording("jfk_inaugural_16k.wav");
 
 test.before(async () => {
-  server = await startTestServer({ MAX_LIVE_SESSIONS: "1", LIVE_IDLE_TIMEOUT_SECONDS: "2", LIVE_MAX_BUFFER_SECONDS: "5", VAD_FILE_JOBS: "true" });
+  server = await startTestServer({ MAX_LIVE_SESSIONS: "1", LIVE_IDLE_TIMEOUT_SECONDS: "2", VAD_FILE_JOBS: "true" });
 });
 test.after(async () => {
   await server.stop();
