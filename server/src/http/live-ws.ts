@@ -26,22 +26,25 @@ interface LiveSocket {
   untrack: () => void;
 }
 
-/** Accepts only `start` (with valid options) and `stop`. */
-export function parseLiveMessage(raw: ArrayBuffer): LiveClientMessage | string {
+type LiveParseError = { code: "bad_request" | "invalid_option"; message: string };
+
+/** Accepts only `start` (with valid options) and `stop`; a bad language or task is `invalid_option`, as over HTTP. */
+export function parseLiveMessage(raw: ArrayBuffer): LiveClientMessage | LiveParseError {
+  const bad = (message: string): LiveParseError => ({ code: "bad_request", message });
   let msg: unknown;
   try {
     msg = JSON.parse(Buffer.from(raw).toString("utf8"));
   } catch {
-    return "Text messages must be JSON.";
+    return bad("Text messages must be JSON.");
   }
-  if (typeof msg !== "object" || msg === null) return "Messages must be JSON objects.";
+  if (typeof msg !== "object" || msg === null) return bad("Messages must be JSON objects.");
   const fields = msg as Record<string, unknown>;
   if (fields.type === "stop") return { type: "stop" };
-  if (fields.type !== "start") return 'type must be "start" or "stop".';
-  if (!(LIVE_AUDIO_FORMATS as readonly unknown[]).includes(fields.format)) return `format must be one of: ${LIVE_AUDIO_FORMATS.join(", ")}.`;
+  if (fields.type !== "start") return bad('type must be "start" or "stop".');
+  if (!(LIVE_AUDIO_FORMATS as readonly unknown[]).includes(fields.format)) return bad(`format must be one of: ${LIVE_AUDIO_FORMATS.join(", ")}.`);
   const str = (v: unknown) => (typeof v === "string" ? v : v === undefined ? undefined : String(v));
   const parsed = parseJobOptions((key) => str(fields[key]));
-  if (!parsed.ok) return parsed.message;
+  if (!parsed.ok) return { code: "invalid_option", message: parsed.message };
   return { type: "start", format: fields.format as LiveAudioFormat, language: parsed.options.language, task: parsed.options.task };
 }
 
@@ -105,7 +108,7 @@ export function mountLiveSocket(app: TemplatedApp, jobs: JobBackend, config: Con
         return state.session.audio(Buffer.from(raw.slice(0)));
       }
       const msg = parseLiveMessage(raw);
-      if (typeof msg === "string") return send(ws, { type: "error", code: "bad_request", message: msg });
+      if ("code" in msg) return send(ws, { type: "error", ...msg });
       if (msg.type === "start") return start(ws, msg);
       if (!state.session) return refuse(ws, "bad_request", "stop before start.", LIVE_CLOSE.protocolError);
       state.session.stop();

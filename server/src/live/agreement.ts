@@ -94,7 +94,7 @@ function commonPrefix(a: Word[], b: Word[]): number {
 
 /** A hypothesis that starts this soon after the last committed word may be re-hearing it. */
 const ECHO_WINDOW_SECONDS = 1;
-/** Committed words remembered across trims, to recognise a redecode (or prompt echo) of them. */
+/** Committed words remembered across cuts and utterances, to recognise a redecode (or prompt echo) of them. */
 const RECENT_WORDS = 8;
 
 /**
@@ -107,7 +107,7 @@ export class LocalAgreement {
   private committed: Word[] = [];
   private previousTail: Word[] = [];
   /**
-   * The last words committed, kept across trims and utterance commits: whisper, prompted with
+   * The last words committed, kept across cuts and utterance commits: whisper, prompted with
    * them, may hear them again at the start of the next buffer, and they must not be re-emitted.
    */
   private recent: Word[] = [];
