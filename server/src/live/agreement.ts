@@ -22,13 +22,33 @@ export const normalize = (word: string): string => word.toLowerCase().replace(/[
  * words out (e.g. the fragment of a word left before a cut), and what it heard is all new.
  */
 export function alignCommitted(committed: string[], hyp: string[]): { skip: number; reached: number } {
-  const target = committed.join("");
-  const letters = hyp.join("");
-  if (target === "" || letters === "") return { skip: 0, reached: committed.length };
-  const whole = bestBoundary(editDistanceRow(target, letters), hyp);
-  const part = bestBoundary(editDistanceRow(letters, target), committed);
-  if (whole.cost <= part.cost) return whole.cost * 2 <= target.length ? { skip: whole.at, reached: committed.length } : { skip: 0, reached: committed.length };
-  return part.cost * 2 <= letters.length ? { skip: hyp.length, reached: part.at } : { skip: 0, reached: committed.length };
+  const none = { skip: 0, reached: committed.length };
+  const { whole, part } = prefixMatches(committed, hyp);
+  if (whole.of === 0 || part.of === 0) return none;
+  if (whole.cost <= part.cost) return whole.cost * 2 <= whole.of ? { skip: whole.at, reached: committed.length } : none;
+  return part.cost * 2 <= part.of ? { skip: hyp.length, reached: part.at } : none;
+}
+
+interface Match {
+  /** Word boundary where the match ends. */
+  at: number;
+  /** Letters that differ. */
+  cost: number;
+  /** Letters matched against the boundary (the cost's scale). */
+  of: number;
+}
+
+/**
+ * The two ways word lists `said` and `heard` line up by letters: `whole`, all of `said` against
+ * the closest prefix of `heard` (a boundary in `heard`); `part`, all of `heard` against the
+ * closest prefix of `said` (a boundary in `said`).
+ */
+function prefixMatches(said: string[], heard: string[]): { whole: Match; part: Match } {
+  const [a, b] = [said.join(""), heard.join("")];
+  return {
+    whole: { ...bestBoundary(editDistanceRow(a, b), heard), of: a.length },
+    part: { ...bestBoundary(editDistanceRow(b, a), said), of: b.length },
+  };
 }
 
 /** The word boundary of `words` at which a DP row (indexed by letters) is lowest, first if tied. */
@@ -73,15 +93,11 @@ const ECHO_TOLERANCE = 1 / 5;
  * "installed and executed" comes back as "installed an executed", or as "installed" alone.
  */
 function echoOf(before: string[], words: string[]): number {
-  const letters = words.join("");
-  const close = (cost: number, of: string) => cost <= Math.floor(of.length * ECHO_TOLERANCE);
+  const close = (m: Match) => m.at > 0 && m.cost <= Math.floor(m.of * ECHO_TOLERANCE);
   for (let k = before.length; k > 0; k--) {
-    const said = before.slice(-k);
-    const target = said.join("");
-    const heard = bestBoundary(editDistanceRow(target, letters), words);
-    if (heard.at > 0 && close(heard.cost, target)) return heard.at;
-    const within = bestBoundary(editDistanceRow(letters, target), said);
-    if (letters !== "" && within.at > 0 && close(within.cost, letters)) return words.length;
+    const { whole, part } = prefixMatches(before.slice(-k), words);
+    if (close(whole)) return whole.at;
+    if (part.of > 0 && close(part)) return words.length;
   }
   return 0;
 }
