@@ -170,11 +170,11 @@ export class LocalAgreement {
   }
 
   /**
-   * `heard` without what is already committed (and how many committed words it reached): the
-   * committed words still in the buffer (found by letter alignment), or an echo of the latest committed words at
-   * its start, whichever is longer. The echo check also covers words heard again past a cut and
-   * before the committed ones (asterisk: "installed | and executed the" re-heard as "installed and
-   * executed the", where the alignment alone found nothing and committed all four again).
+   * `heard` without what is already committed (and how many committed words it reached): past the
+   * committed words still in the buffer (found by letter alignment), or past an echo of the latest
+   * committed words at its start, whichever is further. The echo check covers words heard again
+   * past a cut and before the committed ones (asterisk: "installed | and executed the" re-heard as
+   * "installed and executed the", where the alignment alone found nothing and committed all four).
    */
   private split(heard: Word[]): { tail: Word[]; reached: number } {
     const hyp = withoutLoops(heard);

@@ -156,8 +156,8 @@ export class LiveSession {
   /**
    * Long unbroken speech: the buffer is decoded once more up to a cut and committed up to it, as at
    * the end of an utterance; committed words past the cut stay committed for the next buffer. The
-   * cut is the latest pause the VAD found (a cut there falls between words, whatever whisper's word
-   * times say: trimming at a committed word's end by its time cut away "can do for you", JFK's
+   * cut is the longest pause the VAD found (a cut there falls between words, whatever whisper's
+   * word times say: trimming at a committed word's end by its time cut away "can do for you", JFK's
    * "country" being placed a second late), else the quietest 20 ms of the last 2 s.
    */
   private shorten(): void {
